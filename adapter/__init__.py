@@ -1,0 +1,1 @@
+"""Scopeline DAP adapter (filled by the debug-adapter issue)."""

@@ -1,0 +1,1 @@
+"""Scopeline engine: the domain (targets, events, sessions, config, runtime hooks, store)."""

@@ -1,0 +1,252 @@
+"""The unified API (INTERFACES §2): ``scopeline.trace`` and friends, over the live sessions."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from scopeline.engine import config
+from scopeline.engine.errors import ScopelineError
+from scopeline.engine.flusher import Flusher
+from scopeline.engine.modes import ModeDecision, resolve_mode
+from scopeline.engine.options import parse_options
+from scopeline.engine.planning import build_recorder, build_units
+from scopeline.engine.runtime.select import get_backend
+from scopeline.engine.sessions import TraceSession, not_found
+from scopeline.engine.store import Store
+
+_lock = threading.RLock()
+_sessions: dict[str, TraceSession] = {}
+_enabled = True
+_flusher: Flusher | None = None
+
+
+def _store() -> Store:
+    return Store()
+
+
+def _ensure_flusher() -> Flusher:
+    global _flusher
+    if _flusher is None or not _flusher.alive():
+        _flusher = Flusher(lambda: list(_sessions.values()))
+        _flusher.start()
+    return _flusher
+
+
+def trace(target: Any, **options: Any) -> TraceSession:
+    """Start tracing ``target`` (INTERFACES §1 forms) and return the live session."""
+    config.current_config()  # a broken [tool.scopeline] is reported here, not ignored
+    opts = parse_options(**options)
+    decision = resolve_mode(target, opts)
+    with _lock:
+        live = [s for s in _sessions.values() if s.status in ("active", "paused")]
+        limit = config.get_with_fallback("hybrid.session_management.max_concurrent_sessions", 16)
+        if len(live) >= limit:
+            raise ScopelineError("trace_limit_exceeded", f"{len(live)} sessions are live "
+                                 f"(max_concurrent_sessions={limit})",
+                                 details={"live": [s.session_id for s in live]})
+        units, thread_units, names = build_units(target, opts)
+        recorder = build_recorder(opts)
+        from scopeline.engine.drain import Drain
+
+        session = TraceSession(
+            mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,
+            units=units, thread_units=thread_units, recorder=recorder, backend=get_backend(),
+            store=_store(),
+            drain_factory=lambda s: Drain(s.session_id, s.recorder, {u.uid: u for u in units},
+                                          recorder.saferepr))
+        session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 500)
+        if _enabled:
+            session.install()
+        else:
+            recorder.note("tracing is globally disabled: hooks go in when it is enabled")
+        _sessions[session.session_id] = session
+        session.save()
+        _ensure_flusher()
+        _flush_on_sigterm()
+        if opts.timeout:
+            session.timer = threading.Timer(opts.timeout, _expire, args=(session.session_id,))
+            session.timer.daemon = True
+            session.timer.start()
+    return session
+
+
+def _expire(session_id: str) -> None:
+    session = _sessions.get(session_id)
+    if session is not None and session.status in ("active", "paused"):
+        session.recorder.note("session timeout reached: stopped")
+        stop_trace(session)
+
+
+def _get(session_ref: Any) -> TraceSession:
+    sid = getattr(session_ref, "session_id", session_ref)
+    with _lock:
+        session = _sessions.get(sid) if isinstance(sid, str) else None
+        if session is None and isinstance(sid, str) and len(sid) >= 4:
+            matches = [s for k, s in _sessions.items() if k.startswith(sid)]
+            session = matches[0] if len(matches) == 1 else None
+        if session is None:
+            raise not_found(session_ref, list(_sessions))
+        return session
+
+
+def stop_trace(session_or_id: Any) -> None:
+    session = _get(session_or_id)
+    with session.lock:
+        if session.status == "stopped":
+            return
+        if session.timer is not None:
+            session.timer.cancel()
+        session.uninstall()
+        session.flush()
+        with _lock:
+            _sessions.pop(session.session_id, None)
+        session.stopped_at = time.time()
+        session.status = "stopped"
+        session.save()
+
+
+def pause_trace(session_id: Any) -> None:
+    session = _get(session_id)
+    with session.lock:
+        if session.status != "active":
+            raise ScopelineError("invalid_config", f"session {session.session_id[:8]} is "
+                                 f"{session.status}, not active")
+        session.uninstall()
+        session.status = "paused"
+        session.save()
+
+
+def resume_trace(session_id: Any) -> None:
+    session = _get(session_id)
+    with session.lock:
+        if session.status != "paused":
+            raise ScopelineError("invalid_config", f"session {session.session_id[:8]} is "
+                                 f"{session.status}, not paused",
+                                 suggestions=["Only a paused session can be resumed."])
+        if _enabled:
+            session.install()
+        session.status = "active"
+        session.save()
+
+
+def list_traces() -> list[TraceSession]:
+    with _lock:
+        return list(_sessions.values())
+
+
+def get_trace_info(session_id: Any) -> TraceSession:
+    return _get(session_id)
+
+
+def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
+                 max_events_per_second: int | None = None,
+                 buffer_size: int | None = None) -> TraceSession:
+    """Change a live session's capture limits without stopping it (second seed)."""
+    session = _get(session_id)
+    rec = session.recorder
+    if sampling_rate is not None:
+        parse_options(sampling_rate=sampling_rate)  # same checks as trace()
+        rec.set_sampling_rate(float(sampling_rate))
+        session.options.sampling_rate = float(sampling_rate)
+    if max_events_per_second is not None:
+        if isinstance(max_events_per_second, bool) or max_events_per_second < 1:
+            raise ScopelineError("invalid_config", "max_events_per_second must be >= 1")
+        rec.max_eps = rec.limits.max_events_per_second = int(max_events_per_second)
+    if buffer_size is not None:
+        if isinstance(buffer_size, bool) or buffer_size < 1:
+            raise ScopelineError("invalid_config", "buffer_size must be >= 1")
+        rec.capacity = rec.limits.buffer_size = int(buffer_size)
+    rec.note(f"adjusted: sampling_rate={rec.rate} max_events_per_second={rec.max_eps} "
+             f"buffer_size={rec.capacity}")
+    session.save()
+    return session
+
+
+def set_tracing_enabled(enabled: bool) -> None:
+    """The global switch: off removes every hook of every session at once; on restores them."""
+    global _enabled
+    with _lock:
+        _enabled = bool(enabled)
+        for session in _sessions.values():
+            if session.status != "active":
+                continue
+            if _enabled:
+                session.install()
+            else:
+                session.uninstall()
+
+
+def tracing_enabled() -> bool:
+    return _enabled
+
+
+def switch_mode(session_id: Any, new_mode: str, **options: Any) -> TraceSession:
+    session = _get(session_id)
+    opts = parse_options(mode=new_mode, **options)
+    decision = resolve_mode(session.targets, opts)
+    session.mode, session.mode_reason = decision.mode, decision.reason
+    session.save()
+    return session
+
+
+def determine_mode(target: Any, **options: Any) -> ModeDecision:
+    return resolve_mode(target, parse_options(**options))
+
+
+def mode_available(target: Any, mode: str) -> bool:
+    try:
+        resolve_mode(target, parse_options(mode=mode))
+    except ScopelineError:
+        return False
+    return True
+
+
+def get_mode_capabilities(target: Any) -> dict[str, list[str]]:
+    from scopeline.engine.modes import capabilities
+
+    return capabilities(target)
+
+
+def flush_all() -> None:
+    for session in list(_sessions.values()):
+        try:
+            session.flush()
+            session.save()
+        except Exception:  # at exit, one broken session must not stop the others flushing
+            pass
+
+
+def _at_exit() -> None:
+    for session in list(_sessions.values()):
+        try:
+            stop_trace(session)
+        except Exception:
+            pass
+    if _flusher is not None:
+        _flusher.stop()
+
+
+def _flush_on_sigterm() -> None:
+    """SIGTERM skips atexit: flush first, then die of SIGTERM as the program would have."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # the program handles SIGTERM itself (and so exits through atexit)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            _at_exit()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except (ValueError, OSError):  # not the main interpreter, or signals unavailable
+        pass
+
+
+atexit.register(_at_exit)

@@ -1,0 +1,95 @@
+"""``scopeline`` on the command line (INTERFACES §4). Errors: one line, non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scopeline.engine.errors import ScopelineError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scopeline",
+        description="Scopeline: a tracing debugger for Python. Tracepoints never stop the program.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--data-dir", help="where sessions are stored (default: user data dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a program with tracing and print its trace tree",
+                         usage="scopeline run [options] [-m MODULE | [--] script.py] [args ...]")
+    run.add_argument("--trace", "-t", action="append", default=[], metavar="TARGET",
+                     help="what to trace (repeatable): pkg.mod:func, file.py:42, thread:NAME; "
+                          "default: every function of the program's main module")
+    run.add_argument("--mode", default="auto",
+                     choices=["auto", "runtime", "compile_time", "hybrid"])
+    run.add_argument("--capture", default="", metavar="a,b",
+                     help="local variables to capture at each line")
+    run.add_argument("--granularity", default="function",
+                     choices=["function", "line", "expression", "variable"])
+    run.add_argument("--include", default="calls,returns,exceptions", metavar="KINDS",
+                     help="event kinds: calls,returns,exceptions,lines (default: %(default)s)")
+    run.add_argument("--sampling-rate", type=float, default=1.0)
+    run.add_argument("--json", metavar="FILE", help="write the captured events as JSON")
+    run.add_argument("--export", metavar="FILE.json",
+                     help="write the session (metadata and events) as one JSON document")
+    run.add_argument("--no-tree", action="store_true", help="do not print the trace tree")
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    run.add_argument("program", nargs=argparse.REMAINDER,
+                     help="the script and its arguments (put -- before them)")
+
+    sessions = sub.add_parser("sessions", help="list stored sessions")
+    sessions.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="print one stored session's trace tree")
+    show.add_argument("session_id", help="a session id, a unique prefix of one, or 'latest'")
+    show.add_argument("--json", action="store_true", help="print the events as JSON")
+
+    why = sub.add_parser("why", help="the mode decision for a target, without running anything")
+    why.add_argument("target")
+    why.add_argument("--granularity", default="function")
+    why.add_argument("--capture", default="")
+    why.add_argument("--env", choices=["dev", "test", "prod"])
+    why.add_argument("--json", action="store_true")
+
+    sub.add_parser("demo", help="trace the bundled example program and print its trace tree")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        import os
+
+        os.environ["SCOPELINE_DATA_DIR"] = args.data_dir
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        from scopeline.engine import config
+        from scopeline.engine.cli import commands
+
+        config.load_config()  # [tool.scopeline] of the nearest pyproject.toml, checked
+
+        return int(getattr(commands, f"cmd_{args.command}")(args))
+    except ScopelineError as exc:
+        if args.debug:
+            raise
+        print(exc.one_line(), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an internal error: one line unless --debug
+        if args.debug:
+            raise
+        err = ScopelineError("internal_error", f"{type(exc).__name__}: {exc}")
+        print(err.one_line(), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

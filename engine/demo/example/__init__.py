@@ -1,0 +1,1 @@
+"""A small order-processing program that `scopeline demo` traces."""

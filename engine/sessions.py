@@ -1,0 +1,200 @@
+"""Trace sessions: what one ``scopeline.trace()`` call installed, captured and stored."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from scopeline.engine.drain import Drain
+from scopeline.engine.errors import ScopelineError
+from scopeline.engine.events import Event
+from scopeline.engine.options import TraceOptions
+from scopeline.engine.runtime.protocol import RuntimeBackend
+from scopeline.engine.runtime.recorder import Recorder
+from scopeline.engine.runtime.units import ThreadUnit, Unit
+from scopeline.engine.store import Store
+
+
+class TraceSession:
+    """A live (or finished) trace. Also a context manager: leaving the block stops it."""
+
+    def __init__(self, *, mode: str, mode_reason: str, targets: list[str], options: TraceOptions,
+                 units: list[Unit], thread_units: list[ThreadUnit], recorder: Recorder,
+                 backend: RuntimeBackend, store: Store, drain_factory: Any) -> None:
+        self.session_id = uuid.uuid4().hex
+        self.mode = mode
+        self.mode_reason = mode_reason
+        self.targets = targets
+        self.options = options
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        self.units = units
+        self.thread_units = thread_units
+        self.runtime_refs = [u.display for u in units] + [f"thread:{t.name}" for t in thread_units]
+        self.compile_time_refs: list[str] = []
+        self.status = "active"
+        self.recorder = recorder
+        self.backend = backend
+        self.store = store
+        self.drain: Drain = drain_factory(self)
+        self.batches = 0
+        self.installed = False
+        self.pending: list[Unit] = []
+        self.skipped_units: list[Unit] = []
+        self.lock = threading.RLock()
+        self.timer: threading.Timer | None = None
+
+    # -- hooks on / off ------------------------------------------------------------------------
+    def install(self) -> None:
+        with self.lock:
+            if self.installed:
+                return
+            done: list[Any] = []
+            needs_function = getattr(self.backend, "needs_function", False)
+            self.pending = []
+            self.skipped_units = []
+            try:
+                for unit in self.units:
+                    if needs_function and unit.function is None:
+                        if "<locals>" not in unit.qualname:
+                            self.pending.append(unit)  # bound once the program defines it
+                            continue
+                        if unit.meta.get("from_module"):
+                            self.recorder.note(f"{unit.display}: nested function skipped (no "
+                                               "function object to hook on Python 3.11)")
+                            self.skipped_units.append(unit)
+                            continue
+                    self.backend.add(unit, self.recorder)
+                    done.append(unit)
+                for tunit in self.thread_units:
+                    self.backend.add_thread(tunit, self.recorder)
+                    done.append(tunit)
+            except BaseException:
+                # All or nothing: a target that cannot be hooked leaves no hook behind.
+                for item in reversed(done):
+                    self._remove_one(item)
+                raise
+            self.installed = True
+
+    def bind(self, unit: Unit, function: Any) -> None:
+        """A pending unit's function now exists (3.11, main module): hook it."""
+        with self.lock:
+            if unit in self.pending:
+                unit.function = function
+                self.pending.remove(unit)
+                if self.installed:
+                    self.backend.add(unit, self.recorder)
+
+    def _remove_one(self, item: Unit | ThreadUnit) -> None:
+        if isinstance(item, ThreadUnit):
+            self.backend.remove_thread(item, self.recorder)
+        else:
+            self.backend.remove(item, self.recorder)
+
+    def uninstall(self) -> None:
+        with self.lock:
+            if not self.installed:
+                return
+            for item in [*self.units, *self.thread_units]:
+                if item not in self.pending and item not in self.skipped_units:
+                    self._remove_one(item)
+            self.installed = False
+
+    # -- flushing --------------------------------------------------------------------------------
+    def flush(self) -> int:
+        """Move captured records into the store; returns how many events were written."""
+        with self.lock:
+            written = 0
+            batch_size = max(1, self.batch_size)
+            while True:
+                records = self.recorder.drain(batch_size)
+                if not records:
+                    break
+                events = self.drain.convert(records)
+                self.batches += 1
+                self.store.append_events(self.session_id, events, self.batches)
+                written += len(events)
+            return written
+
+    batch_size = 5000
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        from scopeline.engine import api
+
+        api.stop_trace(self)
+
+    def pause(self) -> None:
+        from scopeline.engine import api
+
+        api.pause_trace(self.session_id)
+
+    def resume(self) -> None:
+        from scopeline.engine import api
+
+        api.resume_trace(self.session_id)
+
+    def events(self, type: str | None = None) -> Iterator[Event]:
+        """Everything captured so far (flushes first), optionally of one event type."""
+        if self.status in ("active", "paused"):
+            self.flush()
+        for event in self.store.events(self.session_id):
+            if type is None or event.type == type:
+                yield event
+
+    def stats(self) -> dict[str, Any]:
+        captured = dict(self.drain.counts)
+        skipped_calls = self.recorder.skipped_counts()
+        dropped = sum(skipped_calls.values())
+        return {
+            "captured": captured,
+            "skipped_calls": skipped_calls,
+            "skipped_lines": self.recorder.skipped_line_counts(),
+            "dropped": {"function_entry": dropped, "function_exit": dropped},
+            "effective_sampling_rate": self.recorder.rate,
+        }
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "mode": self.mode,
+            "mode_reason": self.mode_reason,
+            "backend": self.backend.name,
+            "backend_reason": self.backend.reason,
+            "targets": self.targets,
+            "options": self.options.to_dict(),
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "runtime_refs": self.runtime_refs,
+            "compile_time_refs": self.compile_time_refs,
+            "status": self.status,
+            "stats": self.stats(),
+            "log": list(self.recorder.log),
+        }
+
+    def save(self) -> None:
+        self.store.save_session(self.to_meta())
+
+    def __enter__(self) -> TraceSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status != "stopped":
+            self.stop()
+
+    def __repr__(self) -> str:
+        return (f"<TraceSession {self.session_id[:8]} {self.mode} {self.status} "
+                f"targets={self.targets}>")
+
+
+def not_found(session_ref: Any, known: list[str]) -> ScopelineError:
+    import difflib
+
+    ref = getattr(session_ref, "session_id", session_ref)
+    nearest = difflib.get_close_matches(str(ref), known, n=3, cutoff=0.3)
+    return ScopelineError("session_not_found", f"no live session {ref!r}",
+                          details={"nearest": nearest, "live": known},
+                          suggestions=["scopeline.list_traces() lists the live sessions."])

@@ -1,0 +1,153 @@
+"""Sessions and events on disk, in tinydb: one folder per session, one file per flushed batch.
+
+A batch file is written once, atomically (temp file + rename), so a traced program that
+crashes loses at most the batch it had not flushed yet, and a reader never sees half a file.
+Keeping every session in its own folder means two traced programs never write the same file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from scopeline.engine.errors import ScopelineError
+from scopeline.engine.events import Event
+
+
+class AtomicJSONStorage(Storage):
+    """tinydb storage that replaces the file in one step instead of rewriting it in place."""
+
+    def __init__(self, path: str, **_: Any) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return json.loads(text) if text.strip() else None
+
+    def write(self, data: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data))  # dumps() uses the C encoder; dump() does not
+        os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        pass
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("SCOPELINE_DATA_DIR")
+    if env:
+        return Path(env)
+    try:
+        from scopeline.engine.config import get_with_fallback
+
+        configured = get_with_fallback("unified.storage.data_dir", "")
+    except Exception:  # the config itself may be what is broken; the store still works
+        configured = ""
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("scopeline", appauthor=False))
+
+
+class Store:
+    def __init__(self, data_dir: Path | str | None = None) -> None:
+        self.root = Path(data_dir) if data_dir else default_data_dir()
+        self.sessions_dir = self.root / "sessions"
+
+    def _session_dir(self, session_id: str) -> Path:
+        return self.sessions_dir / session_id
+
+    def _db(self, path: Path) -> TinyDB:
+        return TinyDB(str(path), storage=AtomicJSONStorage)
+
+    # -- writing -------------------------------------------------------------------------------
+    def save_session(self, meta: dict[str, Any]) -> None:
+        try:
+            db = self._db(self._session_dir(meta["session_id"]) / "session.json")
+            db.table("session").truncate()
+            db.table("session").insert(meta)
+        except OSError as exc:
+            raise ScopelineError("permission_denied", f"cannot write the session store at "
+                                 f"{self.root}: {exc}", details={"path": str(self.root)},
+                                 suggestions=["Set SCOPELINE_DATA_DIR or "
+                                              "unified.storage.data_dir to a writable folder."]
+                                 ) from exc
+
+    def append_events(self, session_id: str, events: list[Event], batch_no: int) -> None:
+        if not events:
+            return
+        path = self._session_dir(session_id) / "events" / f"batch-{batch_no:06d}.json"
+        db = self._db(path)
+        db.table("events").insert_multiple(e.to_dict() for e in events)
+
+    # -- reading -------------------------------------------------------------------------------
+    def sessions(self) -> list[dict[str, Any]]:
+        out = []
+        if not self.sessions_dir.is_dir():
+            return out
+        for folder in self.sessions_dir.iterdir():
+            meta = self._read_meta(folder)
+            if meta:
+                out.append(meta)
+        out.sort(key=lambda m: m.get("started_at", 0))
+        return out
+
+    def _read_meta(self, folder: Path) -> dict[str, Any] | None:
+        path = folder / "session.json"
+        if not path.exists():
+            return None
+        try:
+            rows = self._db(path).table("session").all()
+        except (ValueError, OSError):
+            return None
+        return dict(rows[0]) if rows else None
+
+    def find(self, id_or_prefix: str) -> dict[str, Any]:
+        sessions = self.sessions()
+        if id_or_prefix == "latest" and sessions:
+            return sessions[-1]
+        matches = [m for m in sessions if m["session_id"].startswith(id_or_prefix)]
+        if len(matches) == 1:
+            return matches[0]
+        ids = [m["session_id"] for m in sessions]
+        if len(matches) > 1:
+            raise ScopelineError("session_not_found", f"{id_or_prefix!r} matches "
+                                 f"{len(matches)} sessions", details={"matches": ids},
+                                 suggestions=["Give more characters of the session id."])
+        nearest = difflib.get_close_matches(id_or_prefix, ids, n=3, cutoff=0.3)
+        raise ScopelineError("session_not_found", f"no session {id_or_prefix!r} in {self.root}",
+                             details={"nearest": nearest},
+                             suggestions=[f"Did you mean {', '.join(nearest)}?"] if nearest
+                             else None)
+
+    def events(self, session_id: str) -> Iterator[Event]:
+        folder = self._session_dir(session_id) / "events"
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("batch-*.json")):
+            for row in self._db(path).table("events").all():
+                yield Event.from_dict(dict(row))
+
+    def prune(self, keep: int) -> int:
+        sessions = self.sessions()
+        removed = 0
+        for meta in sessions[: max(0, len(sessions) - keep)]:
+            if meta.get("status") in ("stopped", "error"):
+                shutil.rmtree(self._session_dir(meta["session_id"]), ignore_errors=True)
+                removed += 1
+        return removed

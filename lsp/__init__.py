@@ -1,0 +1,1 @@
+"""Scopeline LSP server (filled by the editor issue)."""

@@ -1,0 +1,54 @@
+"""Shared fixtures: every test gets its own data dir, and leaves no tracer behind."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+for folder in (FIXTURES, Path(__file__).parent):  # sample code, and tests/helpers.py
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+
+def our_tool_ids() -> list[int]:
+    if not hasattr(sys, "monitoring"):
+        return []
+    return [i for i in range(6) if sys.monitoring.get_tool(i) == "scopeline"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "scopeline-data"
+    monkeypatch.setenv("SCOPELINE_DATA_DIR", str(data))
+    monkeypatch.delenv("SCOPELINE_ENV", raising=False)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def no_tracer_left_behind():
+    before = sys.gettrace()
+    yield
+    from scopeline.engine import api
+
+    leftover = api.list_traces()
+    for session in leftover:
+        api.stop_trace(session)
+    api.set_tracing_enabled(True)
+    assert not leftover, f"test left live sessions: {leftover}"
+    assert sys.gettrace() is before, "a trace function was left installed"
+    assert our_tool_ids() == [], "the sys.monitoring tool id was not freed"
+
+
+@pytest.fixture
+def backend_name() -> str:
+    return "sys.monitoring" if sys.version_info >= (3, 12) else "sys.settrace"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from scopeline.engine.runtime.select import choose_backend_name
+
+    return f"scopeline runtime backend: {choose_backend_name()[0]} ({os.path.basename(sys.executable)})"

@@ -1,0 +1,20 @@
+"""Small helpers shared by tests (imported as a plain module from tests/)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+
+def marker_line(module, name: str) -> int:
+    """The line number of ``# @name`` in a module's source (debugpy-style markers)."""
+    lines = Path(inspect.getsourcefile(module)).read_text().splitlines()
+    for number, text in enumerate(lines, start=1):
+        if re.search(rf"#\s*@{re.escape(name)}\b", text):
+            return number
+    raise LookupError(name)
+
+
+def by_type(events, type_: str, function: str | None = None):
+    return [e for e in events if e.type == type_ and (function is None or e.function == function)]
