@@ -51,14 +51,10 @@ def trace(target: Any, **options: Any) -> TraceSession:
                                  details={"live": [s.session_id for s in live]})
         units, thread_units, names = build_units(target, opts)
         recorder = build_recorder(opts)
-        from scopeline.engine.drain import Drain
-
         session = TraceSession(
             mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,
             units=units, thread_units=thread_units, recorder=recorder, backend=get_backend(),
-            store=_store(),
-            drain_factory=lambda s: Drain(s.session_id, s.recorder, {u.uid: u for u in units},
-                                          recorder.saferepr))
+            store=_store())
         session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 500)
         if _enabled:
             session.install()
@@ -156,7 +152,7 @@ def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
     if max_events_per_second is not None:
         if isinstance(max_events_per_second, bool) or max_events_per_second < 1:
             raise ScopelineError("invalid_config", "max_events_per_second must be >= 1")
-        rec.max_eps = rec.limits.max_events_per_second = int(max_events_per_second)
+        rec.set_max_events_per_second(int(max_events_per_second))
     if buffer_size is not None:
         if isinstance(buffer_size, bool) or buffer_size < 1:
             raise ScopelineError("invalid_config", "buffer_size must be >= 1")

@@ -1,108 +1,104 @@
-"""Turn a session's raw records into Events: names, bounded reprs, call stacks, parents.
+"""Turn a session's raw records into rows for the store, cheaply.
 
-Runs off the hot path (a background flusher, or at flush/stop), so the hooks stay cheap.
+This runs inside the traced program (a background flusher, or at flush/stop), and under the
+GIL every microsecond here is one the program waits. So a row is the raw record itself:
+kept scalars stay as they are (JSON holds ints, floats, bools, None and short strings), values
+rendered at capture time are ``Rendered`` 1-tuples (JSON: ``["repr"]``). Only long strings and
+the keys of thread targets' functions need work. ``Event`` objects are built by whoever reads
+the rows (see ``reader``).
 """
 
 from __future__ import annotations
 
-import time
 import types
+from collections import Counter
 from typing import Any
 
-from scopeline.engine.events import Event
+from scopeline.engine.runtime.codeswap import Signature
 from scopeline.engine.runtime.recorder import (
-    ENTRY, EXCEPTION, EXIT, KIND_NAMES, LINE, RAISE, Recorder, Rendered,
+    ENTRY,
+    EXCEPTION,
+    EXIT,
+    KIND_NAMES,
+    LINE,
+    RAISE,
+    Recorder,
+    Rendered,
 )
 from scopeline.engine.runtime.units import Unit
 from scopeline.engine.saferepr import SafeRepr
 
 
+def unit_table(units: list[Unit]) -> list[dict[str, Any]]:
+    """What a reader needs to name a static unit's events (saved with the session)."""
+    return [{"uid": u.uid, "module": u.module, "function": u.qualname, "file": u.file,
+             "first_line": u.first_line, "argnames": list(u.argnames), "arity": u.arity,
+             "generator": bool(u.code.co_flags & 0xA0)} for u in units]
+
+
 class Drain:
-    def __init__(self, session_id: str, recorder: Recorder, units: dict[int, Unit],
-                 saferepr: SafeRepr) -> None:
-        self.session_id = session_id
+    def __init__(self, recorder: Recorder, saferepr: SafeRepr) -> None:
         self.recorder = recorder
-        self.units = units
         self.render = saferepr
-        self.seq = 0
-        # One clock pair taken at the start turns perf_counter readings into wall-clock time.
-        self.wall0 = time.time_ns()
-        self.perf0 = time.perf_counter_ns()
-        self.stacks: dict[int, list[tuple[str, str]]] = {}  # tid -> [(event_id, "mod:func")]
-        self.dynamic: dict[tuple[types.CodeType, str], dict[str, Any]] = {}
-        self.prefix = session_id[:8]
-        self.counts: dict[str, int] = {}
+        self.max_str = max(8, saferepr.maxstring if hasattr(saferepr, "maxstring") else 200)
+        self.dynamic: dict[tuple[types.CodeType, str], str] = {}  # thread targets' functions
+        self.counts: Counter[str] = Counter()
 
-    def value(self, v: Any) -> str:
-        if type(v) is Rendered:
-            return str(v)
-        return self.render(v)
+    def _bounded(self, v: Any) -> Any:
+        """A kept value as it may be stored: long strings and huge ints become reprs."""
+        if type(v) is str:
+            return v if len(v) <= self.max_str else Rendered(self.render(v))
+        if type(v) is int and v.bit_length() > 256:
+            return Rendered(self.render(v))
+        return v
 
-    def describe(self, key: Any) -> dict[str, Any]:
-        if isinstance(key, int):
-            u = self.units[key]
-            return {"module": u.module, "function": u.qualname, "file": u.file,
-                    "arity": u.arity, "argnames": u.argnames, "first_line": u.first_line}
-        info = self.dynamic.get(key)
-        if info is None:
+    def _values(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        for v in values:
+            if type(v) is str and len(v) > self.max_str or type(v) is int and v.bit_length() > 256:
+                return tuple(map(self._bounded, values))
+        return values
+
+    def _key(self, key: Any, new_dynamic: dict[str, Any]) -> str:
+        name = self.dynamic.get(key)
+        if name is None:
             code, module = key
-            from scopeline.engine.runtime.codeswap import Signature
+            name = self.dynamic[key] = f"d{len(self.dynamic)}"
+            new_dynamic[name] = {
+                "module": module, "function": code.co_qualname, "file": code.co_filename,
+                "first_line": code.co_firstlineno, "argnames": list(Signature.of(code).all_names),
+                "arity": code.co_argcount, "generator": bool(code.co_flags & 0xA0)}
+        return name
 
-            info = {"module": module, "function": code.co_qualname, "file": code.co_filename,
-                    "arity": code.co_argcount, "argnames": Signature.of(code).all_names,
-                    "first_line": code.co_firstlineno}
-            self.dynamic[key] = info
-        return info
-
-    def convert(self, records: list[tuple[Any, ...]]) -> list[Event]:
-        out: list[Event] = []
-        names = self.recorder.thread_names
+    def encode(self, records: list[tuple[Any, ...]]) -> dict[str, Any]:
+        """One batch: the rows, plus the names and threads first seen in it."""
+        rows: list[Any] = []
+        new_dynamic: dict[str, Any] = {}
         for rec in records:
-            kind, key, tid, t = rec[0], rec[1], rec[2], rec[3]
-            info = self.describe(key)
-            stack = self.stacks.setdefault(tid, [])
-            self.seq += 1
-            event_id = f"{self.prefix}-{self.seq}"
-            label = f"{info['module']}:{info['function']}"
-            parent = stack[-1][0] if stack else None
-            data: dict[str, Any] = {}
-            duration = None
-            line = None
+            if type(rec[1]) is not int:
+                rec = (rec[0], self._key(rec[1], new_dynamic), *rec[2:])
+            kind = rec[0]
             if kind == ENTRY:
-                data["arguments"] = {n: self.value(v) for n, v in zip(info["argnames"], rec[4],
-                                                                     strict=False)}
-                line = info["first_line"]
-                call_stack = [s[1] for s in stack] + [label]
-                stack.append((event_id, label))
-            elif kind in (EXIT, EXCEPTION) and not (kind == EXCEPTION and rec[5] == -1):
-                entry_id = None
-                if stack and stack[-1][1] == label:
-                    entry_id = stack.pop()[0]
-                parent = entry_id
-                call_stack = [s[1] for s in stack] + [label]
-                duration = t - rec[5]
-                if kind == EXIT:
-                    data["return_value"] = self.value(rec[4])
-                else:
-                    data["exception"] = self.value(rec[4])
-                line = info["first_line"]
+                values = self._values(rec[4])
+                if values is not rec[4]:
+                    rec = (*rec[:4], values)
+            elif kind in (EXIT, EXCEPTION, RAISE):
+                v = rec[4]
+                if type(v) is str or type(v) is int:
+                    rec = (*rec[:4], self._bounded(v), *rec[5:])
             elif kind == LINE:
-                line = rec[4]
-                data["locals"] = {n: self.value(v) for n, v in rec[5].items()}
-                call_stack = [s[1] for s in stack]
-            else:  # RAISE inside a function, or a thread tracer's exception note
-                data["exception"] = self.value(rec[4])
-                data["propagated"] = False
-                line = rec[5] if kind == RAISE else None
-                call_stack = [s[1] for s in stack]
-            type_name = KIND_NAMES[kind]
-            self.counts[type_name] = self.counts.get(type_name, 0) + 1
-            out.append(Event(
-                event_id=event_id, session_id=self.session_id, type=type_name,
-                source="runtime", timestamp=self.wall0 + (t - self.perf0), monotonic_time=t,
-                thread_id=tid, thread_name=names.get(tid, str(tid)), module=info["module"],
-                function=info["function"], arity=info["arity"], file=info["file"], line=line,
-                data=data, call_stack=call_stack, sequence_number=self.seq,
-                parent_event_id=parent, duration_ns=duration,
-            ))
-        return out
+                rec = (*rec[:5], {n: self._bounded(v) for n, v in rec[5].items()})
+            rows.append(rec)
+        self.counts.update(KIND_NAMES[r[0]] for r in records)
+        names = self.recorder.thread_names
+        return {"rows": rows, "dynamic": new_dynamic,
+                "threads": {str(tid): names.get(tid, str(tid)) for tid in
+                            {r[2] for r in records}}}
+
+
+def decode_value(v: Any) -> str:
+    """A stored value as the repr a user reads."""
+    if type(v) is list:
+        return v[0]
+    return repr(v)
+
+

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class ErrorCategory(str, Enum):
+class ErrorCategory(StrEnum):
     CONFIGURATION = "configuration"
     MODE_SELECTION = "mode_selection"
     COMPILATION = "compilation"
@@ -20,7 +20,7 @@ class ErrorCategory(str, Enum):
     SYSTEM = "system"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, fields
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     FUNCTION_ENTRY = "function_entry"
     FUNCTION_EXIT = "function_exit"
     FUNCTION_EXCEPTION = "function_exception"
@@ -24,7 +24,7 @@ class EventType(str, Enum):
     CUSTOM = "custom"
 
 
-class EventCategory(str, Enum):
+class EventCategory(StrEnum):
     FUNCTION_CALL = "function_call"
     VARIABLE_CHANGE = "variable_change"
     MESSAGE = "message"

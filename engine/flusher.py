@@ -38,6 +38,7 @@ class Flusher:
 
     def _run(self) -> None:
         cpu0, wall0 = time.thread_time(), time.monotonic()
+        next_window = wall0 + 1.0
         while not self._stop.wait(config.get_with_fallback("runtime.tracing.flush_interval_ms",
                                                            200) / 1000):
             for session in self.sessions():
@@ -48,6 +49,10 @@ class Flusher:
                 except Exception as exc:  # keep flushing the other sessions
                     session.recorder.note(f"flush failed: {exc!r}")
             cpu1, wall1 = time.thread_time(), time.monotonic()
+            if wall1 >= next_window:  # a new events-per-second window for every session
+                next_window = wall1 + 1.0
+                for session in self.sessions():
+                    session.recorder.roll_window()
             if wall1 - wall0 >= 1.0:
                 self._check_cpu((cpu1 - cpu0) / (wall1 - wall0) * 100)
                 cpu0, wall0 = cpu1, wall1
@@ -58,12 +63,12 @@ class Flusher:
         if current is None or self.base_rss is None:
             return
         over = current - self.base_rss > rec.limits.memory_limit_mb
-        if over and rec.recording is True:
-            rec.recording = None  # hooks see "memory_limit" and count what they skip
+        if over and rec.on:
+            rec.on = False  # hooks see "memory_limit" and count what they skip
             rec.note(f"memory grew {current - self.base_rss:.0f} MB over the start "
                      f"(memory_limit_mb={rec.limits.memory_limit_mb}): capture held back")
-        elif not over and rec.recording is None:
-            rec.recording = True
+        elif not over and not rec.on:
+            rec.on = True
             rec.note("memory back under the limit: capture resumed")
 
     def _check_cpu(self, percent: float) -> None:

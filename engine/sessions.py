@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from scopeline.engine.drain import Drain
+from scopeline.engine.drain import Drain, unit_table
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.events import Event
 from scopeline.engine.options import TraceOptions
@@ -23,7 +23,7 @@ class TraceSession:
 
     def __init__(self, *, mode: str, mode_reason: str, targets: list[str], options: TraceOptions,
                  units: list[Unit], thread_units: list[ThreadUnit], recorder: Recorder,
-                 backend: RuntimeBackend, store: Store, drain_factory: Any) -> None:
+                 backend: RuntimeBackend, store: Store) -> None:
         self.session_id = uuid.uuid4().hex
         self.mode = mode
         self.mode_reason = mode_reason
@@ -39,7 +39,9 @@ class TraceSession:
         self.recorder = recorder
         self.backend = backend
         self.store = store
-        self.drain: Drain = drain_factory(self)
+        self.drain = Drain(recorder, recorder.saferepr)
+        # One clock pair turns the hooks' perf_counter readings into wall-clock time.
+        self.clock = {"wall0": time.time_ns(), "perf0": time.perf_counter_ns()}
         self.batches = 0
         self.installed = False
         self.pending: list[Unit] = []
@@ -113,10 +115,10 @@ class TraceSession:
                 records = self.recorder.drain(batch_size)
                 if not records:
                     break
-                events = self.drain.convert(records)
+                batch = self.drain.encode(records)
                 self.batches += 1
-                self.store.append_events(self.session_id, events, self.batches)
-                written += len(events)
+                self.store.append_batch(self.session_id, batch, self.batches)
+                written += len(records)
             return written
 
     batch_size = 5000
@@ -141,12 +143,13 @@ class TraceSession:
         """Everything captured so far (flushes first), optionally of one event type."""
         if self.status in ("active", "paused"):
             self.flush()
-        for event in self.store.events(self.session_id):
+        for event in self.store.events(self.session_id, self.to_meta()):
             if type is None or event.type == type:
                 yield event
 
     def stats(self) -> dict[str, Any]:
-        captured = dict(self.drain.counts)
+        captured = {k: v for k, v in self.drain.counts.items()
+                    if k not in ("suspend", "resume")}
         skipped_calls = self.recorder.skipped_counts()
         dropped = sum(skipped_calls.values())
         return {
@@ -173,6 +176,8 @@ class TraceSession:
             "status": self.status,
             "stats": self.stats(),
             "log": list(self.recorder.log),
+            "units": unit_table(self.units),
+            "clock": self.clock,
         }
 
     def save(self) -> None:

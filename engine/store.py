@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-from tinydb.storages import Storage
-
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.events import Event
+from tinydb import TinyDB
+from tinydb.storages import Storage
 
 
 class AtomicJSONStorage(Storage):
@@ -88,12 +87,12 @@ class Store:
                                               "unified.storage.data_dir to a writable folder."]
                                  ) from exc
 
-    def append_events(self, session_id: str, events: list[Event], batch_no: int) -> None:
-        if not events:
+    def append_batch(self, session_id: str, batch: dict[str, Any], batch_no: int) -> None:
+        """One flushed batch of rows (see ``drain``), written once, atomically."""
+        if not batch["rows"]:
             return
         path = self._session_dir(session_id) / "events" / f"batch-{batch_no:06d}.json"
-        db = self._db(path)
-        db.table("events").insert_multiple(e.to_dict() for e in events)
+        self._db(path).table("batches").insert(batch)
 
     # -- reading -------------------------------------------------------------------------------
     def sessions(self) -> list[dict[str, Any]]:
@@ -135,13 +134,24 @@ class Store:
                              suggestions=[f"Did you mean {', '.join(nearest)}?"] if nearest
                              else None)
 
-    def events(self, session_id: str) -> Iterator[Event]:
+    def batches(self, session_id: str) -> Iterator[dict[str, Any]]:
         folder = self._session_dir(session_id) / "events"
         if not folder.is_dir():
             return
         for path in sorted(folder.glob("batch-*.json")):
-            for row in self._db(path).table("events").all():
-                yield Event.from_dict(dict(row))
+            try:
+                rows = self._db(path).table("batches").all()
+            except ValueError:  # a torn file cannot happen with atomic writes; skip if foreign
+                continue
+            yield from (dict(r) for r in rows)
+
+    def events(self, session_id: str, meta: dict[str, Any] | None = None) -> Iterator[Event]:
+        """The session's events, rebuilt from its stored rows in capture order."""
+        from scopeline.engine.reader import Reader
+
+        if meta is None:
+            meta = self._read_meta(self._session_dir(session_id)) or {}
+        yield from Reader(session_id, meta).events(self.batches(session_id))
 
     def prune(self, keep: int) -> int:
         sessions = self.sessions()

@@ -7,7 +7,11 @@ from typing import Any
 from scopeline.engine import api
 from scopeline.engine.binder import MainBinder
 from scopeline.engine.runner import (
-    is_main_target, load_program, make_main_module, resolve_main_targets, run_code,
+    is_main_target,
+    load_program,
+    make_main_module,
+    resolve_main_targets,
+    run_code,
 )
 from scopeline.engine.sessions import TraceSession
 

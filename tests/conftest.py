@@ -51,4 +51,5 @@ def backend_name() -> str:
 def pytest_report_header(config: pytest.Config) -> str:
     from scopeline.engine.runtime.select import choose_backend_name
 
-    return f"scopeline runtime backend: {choose_backend_name()[0]} ({os.path.basename(sys.executable)})"
+    name = choose_backend_name()[0]
+    return f"scopeline runtime backend: {name} ({os.path.basename(sys.executable)})"

@@ -6,9 +6,8 @@ import sys
 
 import pytest
 import runtime_sample as rs
-from helpers import by_type, marker_line
-
 import scopeline
+from helpers import by_type, marker_line
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.11: trace functions are chained")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from scopeline.engine.errors import (
-    ERROR_CODES, ErrorCategory, Fallback, ScopelineError, Severity, get_recovery_suggestions,
+    ERROR_CODES,
+    ErrorCategory,
+    Fallback,
+    ScopelineError,
+    Severity,
+    get_recovery_suggestions,
     handle_error,
 )
 from scopeline.engine.events import Event

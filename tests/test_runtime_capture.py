@@ -8,9 +8,8 @@ import traceback
 
 import pytest
 import runtime_sample as rs
-from helpers import by_type, marker_line
-
 import scopeline
+from helpers import by_type, marker_line
 from scopeline import ScopelineError
 
 

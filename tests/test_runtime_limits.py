@@ -6,9 +6,8 @@ import threading
 
 import pytest
 import runtime_sample as rs
-from helpers import by_type
-
 import scopeline
+from helpers import by_type
 from scopeline.engine import config
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-
 from scopeline.engine.cli.tree import format_duration, render_tree
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.store import Store

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 from rich.tree import Tree
-
 from scopeline.engine.events import Event
 
 

@@ -3,10 +3,9 @@ looks like, with nothing to set up."""
 
 from __future__ import annotations
 
+import scopeline.engine.demo.example.pricing as pricing
 from rich.console import Console
 from rich.panel import Panel
-
-import scopeline.engine.demo.example.pricing as pricing
 from scopeline.engine import api
 from scopeline.engine.cli.commands import print_session
 from scopeline.engine.demo.example import app

@@ -29,8 +29,11 @@ CO_COROUTINE = inspect.CO_COROUTINE
 CO_ASYNC_GENERATOR = inspect.CO_ASYNC_GENERATOR
 CO_ITERABLE_COROUTINE = inspect.CO_ITERABLE_COROUTINE
 
-# Placeholders in the template, replaced by the hook objects in co_consts.
+# Placeholders in the template, replaced by objects in co_consts. Builtins the wrapper uses
+# are constants too, so a user module that shadows ``type`` or ``BaseException`` changes nothing.
 _ENTER, _LEAVE, _FAIL, _CLONE = "@sl:enter", "@sl:leave", "@sl:fail", "@sl:clone"
+_APPEND, _UID, _IDENT, _CLOCK = "@sl:append", "@sl:uid", "@sl:ident", "@sl:clock"
+_SCALARS, _RENDER, _TYPE, _BASE = "@sl:scalars", "@sl:render", "@sl:type", "@sl:BaseException"
 
 
 @dataclass
@@ -101,7 +104,7 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _template(code: types.CodeType, sig: Signature) -> str:
+def _template(code: types.CodeType, sig: Signature, inline_leave: bool) -> str:
     taken = set(code.co_varnames) | set(code.co_freevars) | set(code.co_cellvars)
     k, r, e = (_unique(n, taken) for n in ("_sl_k", "_sl_r", "_sl_e"))
     flags = code.co_flags
@@ -111,17 +114,23 @@ def _template(code: types.CodeType, sig: Signature) -> str:
         call = f"(yield from {call})"
     elif is_async:
         call = f"(await {call})"
+    if inline_leave:
+        # The exit record is built right here: one Python call less on every traced call.
+        leave = (f"{_APPEND!r}((1, {_UID!r}, {_IDENT!r}(), {_CLOCK!r}(), {r} if {_TYPE!r}({r}) "
+                 f"in {_SCALARS!r} else {_RENDER!r}({r}), {k}))")
+    else:
+        leave = f"{_LEAVE!r}({k}, {r})"
     return (
         f"{'async ' if is_async else ''}def {code.co_name}({sig.parameters_source()}):\n"
         f"    {k} = {_ENTER!r}({sig.values_source()})\n"
         f"    try:\n"
         f"        {r} = {call}\n"
-        f"    except BaseException as {e}:\n"
+        f"    except {_BASE!r} as {e}:\n"
         f"        if {k} is not None:\n"
         f"            {_FAIL!r}({k}, {e})\n"
         f"        raise\n"
         f"    if {k} is not None:\n"
-        f"        {_LEAVE!r}({k}, {r})\n"
+        f"        {leave}\n"
         f"    return {r}\n"
     )
 
@@ -159,16 +168,26 @@ def make_swap(
     leave: Callable[[Any, Any], None],
     fail: Callable[[Any, BaseException], None],
     original: types.CodeType | None = None,
+    inline_leave: dict[str, Any] | None = None,
 ) -> Swap:
-    """Build the wrapper code for ``func`` (its current code unless ``original`` is given)."""
+    """Build the wrapper code for ``func`` (its current code unless ``original`` is given).
+
+    ``inline_leave`` (keys append, uid, ident, clock, scalars, render) builds the exit record
+    inside the wrapper instead of calling ``leave``.
+    """
     code = original or func.__code__
     sig = Signature.of(code)
-    wrapper = _compile_one_line(_template(code, sig), code.co_filename)
+    wrapper = _compile_one_line(_template(code, sig, inline_leave is not None), code.co_filename)
     # The clone runs the original code; defaults are bound by the wrapper, which has them.
     clone = types.FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
     clone.__qualname__ = func.__qualname__
-    hooks = {_ENTER: enter, _LEAVE: leave, _FAIL: fail, _CLONE: clone}
-    consts = tuple(hooks.get(c, c) if isinstance(c, str) else c for c in wrapper.co_consts)
+    consts_for: dict[str, Any] = {_ENTER: enter, _LEAVE: leave, _FAIL: fail, _CLONE: clone,
+                                  _TYPE: type, _BASE: BaseException}
+    if inline_leave is not None:
+        consts_for.update({_APPEND: inline_leave["append"], _UID: inline_leave["uid"],
+                           _IDENT: inline_leave["ident"], _CLOCK: inline_leave["clock"],
+                           _SCALARS: inline_leave["scalars"], _RENDER: inline_leave["render"]})
+    consts = tuple(consts_for.get(c, c) if isinstance(c, str) else c for c in wrapper.co_consts)
     wrapper = wrapper.replace(
         co_consts=consts,
         co_firstlineno=code.co_firstlineno,

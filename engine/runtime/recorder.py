@@ -1,36 +1,52 @@
 """The capture side of a session: hot-path hooks append raw records; limits are enforced here.
 
 Hooks run inside the user's program on every traced call, so they do as little as possible:
-a clock read, the limit checks, one ``deque.append`` of a tuple. Values that cannot change
+a few comparisons, a clock read, one ``deque.append`` of a tuple. Values that cannot change
 (ints, strs, ...) are kept as they are and rendered later by the drain; anything mutable is
 rendered at once, so a record shows the value as it was at that moment.
+
+The events-per-second limit is enforced with a sequence number: the flusher opens a window
+every second by moving ``limit_seq`` to "now + max_events_per_second", and the hot path only
+compares the next sequence number against it.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from time import perf_counter_ns
 from typing import Any
 
-from scopeline.engine.saferepr import SafeRepr, is_immutable_scalar
+from scopeline.engine.saferepr import SafeRepr
 
 # Record kinds (first item of every raw record tuple).
-ENTRY, EXIT, EXCEPTION, LINE, RAISE = range(5)
+ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME = range(7)
 KIND_NAMES = ("function_entry", "function_exit", "function_exception", "line_execution",
-              "function_exception")
+              "function_exception", "suspend", "resume")
 
-_SCALARS = frozenset({int, float, complex, bool, type(None), str, bytes, range})
+# Kept as they are (immutable, and JSON can hold them): rendered later, off the hot path.
+SCALARS = frozenset({int, float, bool, type(None), str})
+SKIP_REASONS = ("sampling", "rate_limit", "buffer_full", "thread_limit", "memory_limit",
+                "paused")
 
 
-class Rendered(str):
-    """A value rendered to its bounded repr at capture time (as opposed to a kept scalar)."""
+class Rendered(tuple[str]):
+    """A value rendered to its bounded repr at capture time: ``(repr,)``.
+
+    A 1-tuple, so that a stored row tells it apart from a kept ``str`` with no extra work: JSON
+    writes it as ``["repr"]`` while a kept string stays a string.
+    """
 
     __slots__ = ()
+
+    def __new__(cls, text: str) -> Rendered:
+        return tuple.__new__(cls, (text,))
+
+    @property
+    def text(self) -> str:
+        return self[0]
 
 
 class Counter:
@@ -65,50 +81,26 @@ class Recorder:
         self.saferepr = saferepr
         self.limits_repr_length = 200
         self.queue: deque[tuple[Any, ...]] = deque()
-        self.recording = True  # False while paused, or held back by the memory limit
+        self.on = True  # False while capture is held back (memory limit)
+        self.off_reason = "memory_limit"
         self.rate = limits.sampling_rate  # the effective rate: may step below the configured one
         self.capacity = limits.buffer_size
         self.max_eps = limits.max_events_per_second
-        self.window_end = 0
-        self.window_count = 0
-        self.last_window_rate = 0
+        self.seq_next: Callable[[], int] = itertools.count().__next__
+        self.window_start_seq = 0
+        self.limit_seq = self.max_eps
         self.windows_over_limit = 0
+        self.over_limit_noted = False
         self.thread_names: dict[int, str] = {}
         self.refused_threads: set[int] = set()
         # why things were skipped -> counter; a skipped call counts once per event kind it hides
-        self.skipped: dict[str, Counter] = {
-            "sampling": Counter(), "rate_limit": Counter(), "buffer_full": Counter(),
-            "thread_limit": Counter(), "memory_limit": Counter(), "paused": Counter(),
-        }
-        self.skipped_lines: dict[str, Counter] = {k: Counter() for k in self.skipped}
+        self.skipped: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
+        self.skipped_lines: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
         self.log: list[str] = []
 
-    # -- the hot path ------------------------------------------------------------------------
-    def admit(self, t: int, tid: int) -> str | None:
-        """None if an event at time ``t`` on thread ``tid`` may be recorded, else why not."""
-        if not self.recording:
-            return "paused" if self.recording is False else "memory_limit"
-        if tid not in self.thread_names and not self._register_thread(tid):
-            return "thread_limit"
-        if self.rate < 1.0 and random.random() >= self.rate:
-            return "sampling"
-        if t >= self.window_end:
-            self._roll_window(t)
-        self.window_count += 1
-        if self.window_count > self.max_eps:
-            if self.window_count == self.max_eps + 1:
-                self._limit_reached()
-            return "rate_limit"
-        if len(self.queue) >= self.capacity:
-            return "buffer_full"
-        return None
-
     def capture(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
-        for v in values:
-            if type(v) not in _SCALARS:
-                render = self.saferepr
-                return tuple(v if type(v) in _SCALARS else Rendered(render(v)) for v in values)
-        return values
+        render = self.saferepr
+        return tuple(v if type(v) in SCALARS else Rendered(render(v)) for v in values)
 
     def capture_mapping(self, names: tuple[str, ...], mapping: dict[str, Any]) -> dict[str, Any]:
         render = self.saferepr
@@ -116,11 +108,14 @@ class Recorder:
         for name in names or mapping:
             if name in mapping:
                 v = mapping[name]
-                out[name] = v if type(v) in _SCALARS else Rendered(render(v))
+                out[name] = v if type(v) in SCALARS else Rendered(render(v))
         return out
 
-    # -- the slow path -----------------------------------------------------------------------
-    def _register_thread(self, tid: int) -> bool:
+    def render_value(self, value: Any) -> Any:
+        return value if type(value) in SCALARS else Rendered(self.saferepr(value))
+
+    # -- the slow paths the hooks call now and then ------------------------------------------
+    def register_thread(self, tid: int) -> bool:
         if tid in self.refused_threads:
             return False
         if len(self.thread_names) >= self.limits.max_traced_threads:
@@ -131,12 +126,21 @@ class Recorder:
         self.thread_names[tid] = threading.current_thread().name
         return True
 
-    def _roll_window(self, t: int) -> None:
-        seen = self.window_count
-        self.last_window_rate = seen
+    def limit_reached(self) -> None:
+        self.skipped["rate_limit"].inc()
+        if not self.over_limit_noted:
+            self.over_limit_noted = True
+            self.windows_over_limit += 1
+            if self.windows_over_limit <= 3:
+                self.note(f"max_events_per_second={self.max_eps} reached: skipping (and "
+                          "counting) events for the rest of this second, then sampling down")
+
+    def roll_window(self) -> None:
+        """Called by the flusher once a second: open a new window, adapt the sampling rate."""
+        start = self.seq_next()
+        seen = start - self.window_start_seq
         configured = self.limits.sampling_rate
         if seen > self.max_eps:
-            # Sample the next second down to what the limit allows, and say so once.
             new_rate = max(0.001, min(configured, self.rate * self.max_eps / seen))
             if new_rate < self.rate:
                 self.note(f"event rate {seen}/s over max_events_per_second={self.max_eps}: "
@@ -144,20 +148,12 @@ class Recorder:
             self.rate = new_rate
         elif self.rate < configured and seen < self.max_eps // 2:
             self.rate = min(configured, self.rate * 2)
-        self.window_end = t + 1_000_000_000
-        self.window_count = 0
-
-    def _limit_reached(self) -> None:
-        self.windows_over_limit += 1
-        if self.windows_over_limit <= 3:
-            self.note(f"max_events_per_second={self.max_eps} reached: skipping (and counting) "
-                      "events for the rest of this second, sampling down after it")
+        self.window_start_seq = start
+        self.limit_seq = start + self.max_eps
+        self.over_limit_noted = False
 
     def skip(self, reason: str) -> None:
         self.skipped[reason].inc()
-
-    def skip_line(self, reason: str) -> None:
-        self.skipped_lines[reason].inc()
 
     def note(self, message: str) -> None:
         if len(self.log) < 1000:
@@ -173,16 +169,12 @@ class Recorder:
         self.limits.sampling_rate = rate
         self.rate = rate
 
+    def set_max_events_per_second(self, max_eps: int) -> None:
+        self.max_eps = self.limits.max_events_per_second = max_eps
+        self.limit_seq = self.window_start_seq + max_eps
+
     def drain(self, limit: int | None = None) -> list[tuple[Any, ...]]:
         q = self.queue
         n = len(q) if limit is None else min(limit, len(q))
         pop = q.popleft
         return [pop() for _ in range(n)]
-
-
-def clock() -> int:
-    return perf_counter_ns()
-
-
-__all__ = ["ENTRY", "EXCEPTION", "EXIT", "KIND_NAMES", "LINE", "RAISE", "Counter", "Limits",
-           "Recorder", "Rendered", "clock", "is_immutable_scalar"]

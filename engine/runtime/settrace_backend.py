@@ -13,12 +13,14 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from threading import get_ident
+from time import perf_counter_ns
 from typing import Any
 
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.runtime import codeswap
 from scopeline.engine.runtime.hooks import call_recorders, line_recorder, raise_recorder
-from scopeline.engine.runtime.recorder import Recorder
+from scopeline.engine.runtime.recorder import SCALARS, Recorder, Rendered
 from scopeline.engine.runtime.threads import SettraceThreadTracer
 from scopeline.engine.runtime.units import ThreadUnit, Unit
 
@@ -162,7 +164,16 @@ class SettraceBackend:
             codeswap.trim_wrapper_frame(exc, holder[0])
             fail(token, exc)
 
-        swap = codeswap.make_swap(func, enter, leave, fail_trimmed, original=code)
+        inline = None
+        calls = [(u, r) for u, r in subs if u.calls]
+        if len(calls) == 1 and not wants_trace:
+            unit, rec = calls[0]
+            render = rec.saferepr
+            inline = {"append": rec.queue.append, "uid": unit.uid, "ident": get_ident,
+                      "clock": perf_counter_ns, "scalars": SCALARS,
+                      "render": lambda value: Rendered(render(value))}
+        swap = codeswap.make_swap(func, enter, leave, fail_trimmed, original=code,
+                                  inline_leave=inline)
         holder.append(swap.wrapper)
         func.__code__ = swap.wrapper
         self.swaps[code] = swap

@@ -16,11 +16,10 @@ from time import perf_counter_ns
 from typing import Any
 
 from scopeline.engine.errors import ScopelineError
-from scopeline.engine.runtime.hooks import render_exception
-from scopeline.engine.runtime.recorder import ENTRY, EXCEPTION, EXIT, Recorder, Rendered
+from scopeline.engine.runtime.hooks import make_gate, render_exception
+from scopeline.engine.runtime.recorder import ENTRY, EXIT, RAISE, Recorder
 from scopeline.engine.runtime.units import ThreadUnit
 
-_SCALARS = frozenset({int, float, complex, bool, type(None), str, bytes, range})
 _OWN_PREFIX = __name__.rsplit(".", 2)[0]  # "scopeline.engine": never trace ourselves
 
 
@@ -38,33 +37,29 @@ def frame_arguments(frame: types.FrameType, rec: Recorder) -> tuple[Any, ...]:
 
 def make_thread_tracer(unit: ThreadUnit, rec: Recorder) -> Callable[..., Any]:
     append = rec.queue.append
-    render = rec.saferepr
     # per-frame start time; frames are unique while alive, so the dict stays small
     starts: dict[int, int] = {}
+    gate = make_gate(rec, rec.skipped)
 
     def local(frame: types.FrameType, event: str, arg: Any) -> Any:
         if event == "return":
             t0 = starts.pop(id(frame), None)
             if t0 is not None:
-                value = arg if type(arg) in _SCALARS else Rendered(render(arg))
+                value = rec.render_value(arg)
                 append((EXIT, dynamic_key(frame), threading.get_ident(), perf_counter_ns(),
                         value, t0))
-        elif event == "exception":
-            t0 = starts.get(id(frame))
-            if t0 is not None:
-                append((EXCEPTION, dynamic_key(frame), threading.get_ident(), perf_counter_ns(),
-                        render_exception(rec, arg[1]), -1))
+        elif event == "exception" and id(frame) in starts:
+            append((RAISE, dynamic_key(frame), threading.get_ident(), perf_counter_ns(),
+                        render_exception(rec, arg[1]), frame.f_lineno))
         return local
 
     def global_fn(frame: types.FrameType, event: str, arg: Any) -> Any:
         if event != "call" or frame.f_globals.get("__name__", "").startswith(_OWN_PREFIX):
             return None
-        t = perf_counter_ns()
         tid = threading.get_ident()
-        why = rec.admit(t, tid)
-        if why is not None:
-            rec.skip(why)
+        if gate() is None:
             return None
+        t = perf_counter_ns()
         starts[id(frame)] = t
         append((ENTRY, dynamic_key(frame), tid, t, frame_arguments(frame, rec)))
         frame.f_trace_lines = False

@@ -1,0 +1,91 @@
+"""Rebuild Events from stored rows: names, call stacks and parents, in capture order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from scopeline.engine.drain import decode_value
+from scopeline.engine.events import Event
+from scopeline.engine.runtime.recorder import (
+    ENTRY,
+    EXCEPTION,
+    EXIT,
+    KIND_NAMES,
+    LINE,
+    RAISE,
+    RESUME,
+    SUSPEND,
+)
+
+
+class Reader:
+    def __init__(self, session_id: str, meta: dict[str, Any]) -> None:
+        self.session_id = session_id
+        self.units = {str(u["uid"]): u for u in meta.get("units", [])}
+        self.wall0 = meta.get("clock", {}).get("wall0", 0)
+        self.perf0 = meta.get("clock", {}).get("perf0", 0)
+        self.prefix = session_id[:8]
+        self.seq = 0
+        self.threads: dict[str, str] = {}
+        self.stacks: dict[int, list[tuple[str, str, Any]]] = {}  # tid -> [(id, label, key)]
+        self.suspended: dict[Any, list[tuple[str, str, Any]]] = {}
+
+    def events(self, batches: Iterable[dict[str, Any]]) -> Iterator[Event]:
+        for batch in batches:
+            for index, info in batch.get("dynamic", {}).items():
+                self.units[index] = info
+            self.threads.update(batch.get("threads", {}))
+            for row in batch["rows"]:
+                event = self._event(row)
+                if event is not None:
+                    yield event
+
+    def _event(self, row: list[Any]) -> Event | None:
+        kind, key, tid, t = row[0], str(row[1]), row[2], row[3]
+        info = self.units[key]
+        stack = self.stacks.setdefault(tid, [])
+        label = f"{info['module']}:{info['function']}"
+        if kind == SUSPEND:  # a generator yielded: its frame leaves this thread's stack
+            if stack and stack[-1][2] == key:
+                self.suspended.setdefault(key, []).append(stack.pop())
+            return None
+        if kind == RESUME:
+            parked = self.suspended.get(key)
+            if parked:
+                stack.append(parked.pop())
+            return None
+        self.seq += 1
+        event_id = f"{self.prefix}-{self.seq}"
+        parent = stack[-1][0] if stack else None
+        data: dict[str, Any] = {}
+        duration = None
+        line = info["first_line"]
+        call_stack = [s[1] for s in stack]
+        if kind == ENTRY:
+            data["arguments"] = {n: decode_value(v) for n, v in zip(info["argnames"], row[4],
+                                                                    strict=False)}
+            call_stack.append(label)
+            stack.append((event_id, label, key))
+        elif kind in (EXIT, EXCEPTION):
+            if stack and stack[-1][2] == key:
+                parent = stack.pop()[0]
+                call_stack = [s[1] for s in stack] + [label]
+            else:
+                parent = None  # its entry was before the session (or on another stack)
+            duration = t - row[5] if row[5] is not None and row[5] >= 0 else None
+            data["return_value" if kind == EXIT else "exception"] = decode_value(row[4])
+        elif kind == LINE:
+            line = row[4]
+            data["locals"] = {n: decode_value(v) for n, v in row[5].items()}
+        elif kind == RAISE:
+            data["exception"] = decode_value(row[4])
+            data["propagated"] = False
+            line = row[5]
+        return Event(
+            event_id=event_id, session_id=self.session_id, type=KIND_NAMES[kind],
+            source="runtime", timestamp=self.wall0 + (t - self.perf0), monotonic_time=t,
+            thread_id=tid, thread_name=self.threads.get(str(tid), str(tid)),
+            module=info["module"], function=info["function"], arity=info["arity"],
+            file=info["file"], line=line, data=data, call_stack=call_stack,
+            sequence_number=self.seq, parent_event_id=parent, duration_ns=duration)
