@@ -104,6 +104,10 @@ def stop_trace(session_or_id: Any) -> None:
         session.stopped_at = time.time()
         session.status = "stopped"
         session.save()
+    if config.get_with_fallback("hybrid.session_management.auto_cleanup_enabled", True):
+        keep = config.get_with_fallback("unified.storage.keep_sessions", 200)
+        if keep:
+            session.store.prune(keep)
 
 
 def pause_trace(session_id: Any) -> None:

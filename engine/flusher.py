@@ -45,7 +45,9 @@ class Flusher:
                 try:
                     self._check_memory(session)
                     if session.status in ("active", "paused"):
-                        session.flush()
+                        if session.flush():
+                            session.last_capture = time.monotonic()
+                        self._check_idle(session)
                 except Exception as exc:  # keep flushing the other sessions
                     session.recorder.note(f"flush failed: {exc!r}")
             cpu1, wall1 = time.thread_time(), time.monotonic()
@@ -56,6 +58,15 @@ class Flusher:
             if wall1 - wall0 >= 1.0:
                 self._check_cpu((cpu1 - cpu0) / (wall1 - wall0) * 100)
                 cpu0, wall0 = cpu1, wall1
+
+    def _check_idle(self, session: Any) -> None:
+        timeout_ms = config.get_with_fallback("hybrid.session_management.session_timeout_ms", 0)
+        if timeout_ms and time.monotonic() - session.last_capture > timeout_ms / 1000:
+            from scopeline.engine import api
+
+            session.recorder.note(f"nothing captured for {timeout_ms} ms "
+                                  "(session_timeout_ms): stopped")
+            api.stop_trace(session)
 
     def _check_memory(self, session: Any) -> None:
         rec = session.recorder

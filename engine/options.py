@@ -20,7 +20,7 @@ class TraceOptions:
     granularity: str = "function"
     capture_locals: tuple[str, ...] = ()
     trace_lines: tuple[int, ...] = ()
-    include: tuple[str, ...] = ("calls", "returns")
+    include: tuple[str, ...] | None = None  # None: runtime.tracing.default_flags
     sampling_rate: float = 1.0
     custom_injections: tuple[Any, ...] = ()
     conditional_compilation: Any = None
@@ -51,6 +51,11 @@ def parse_options(**raw: Any) -> TraceOptions:
         raise _bad(f"mode={opts.mode!r} is not a mode", list(MODES))
     if opts.granularity not in GRANULARITIES:
         raise _bad(f"granularity={opts.granularity!r} is not a granularity", list(GRANULARITIES))
+    if opts.include is None:
+        from scopeline.engine import config
+
+        opts.include = tuple(config.get_with_fallback("runtime.tracing.default_flags",
+                                                      ["calls", "returns"]))
     if isinstance(opts.include, str):
         opts.include = (opts.include,)
     opts.include = tuple(opts.include)
@@ -72,4 +77,25 @@ def parse_options(**raw: Any) -> TraceOptions:
         raise _bad(f"timeout={opts.timeout!r} must be a positive number of seconds",
                    "timeout > 0")
     opts.metadata = dict(opts.metadata or {})
+    _check_feature_flags(opts)
     return opts
+
+
+# Granularities that rely on an optional feature, and the flag that switches it on.
+_FLAG_FOR_GRANULARITY = {"expression": "enable_expression_tracing",
+                         "variable": "enable_ast_local_variables"}
+
+
+def _check_feature_flags(opts: TraceOptions) -> None:
+    flag = _FLAG_FOR_GRANULARITY.get(opts.granularity)
+    if flag is None:
+        return
+    from scopeline.engine import config
+
+    if not config.get_with_fallback(f"unified.feature_flags.{flag}", True):
+        raise ScopelineError("feature_disabled", f"granularity={opts.granularity!r} needs the "
+                             f"feature flag {flag}, which is off in this environment "
+                             f"({config.current_environment()})",
+                             details={"flag": flag},
+                             suggestions=[f"scopeline.set_feature_flag({flag!r}, True), or use "
+                                          "granularity='line'."])

@@ -48,6 +48,7 @@ class TraceSession:
         self.skipped_units: list[Unit] = []
         self.lock = threading.RLock()
         self.timer: threading.Timer | None = None
+        self.last_capture = time.monotonic()
 
     # -- hooks on / off ------------------------------------------------------------------------
     def install(self) -> None:

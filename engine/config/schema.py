@@ -253,10 +253,11 @@ _MODE_SECTIONS: dict[str, Any] = {
         },
         "session_management": {
             "max_concurrent_sessions": _int(16, "Sessions active at once."),
-            "session_timeout_ms": _int(0, "Idle time after which a session is stopped.",
+            "session_timeout_ms": _int(0, "A session that captured nothing for this long is"
+                                          " stopped (0: never).",
                                        unlimited=True),
-            "auto_cleanup_enabled": _bool(True, "Stopped sessions release their hooks"
-                                                " automatically."),
+            "auto_cleanup_enabled": _bool(True, "When a session stops, stored sessions beyond"
+                                                " unified.storage.keep_sessions are deleted."),
         },
         "mode_switching": {
             "enable_auto_escalation": _bool(True, "A session may step up to more detail when"
