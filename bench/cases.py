@@ -79,7 +79,7 @@ def _a_decorator(decorate: Callable[..., tuple[Callable[..., object], Stop]]
 
 ROUNDS = 230  # one full workload run, ~0.3 s untraced
 CASE_A = Case(
-    "a", "(a) untraced code while another function is traced", "workload run",
+    "a", "(a) untraced code while another function is traced", "run",
     warm_up=partial(workloads.mixed_workload, 5), unit_size=ROUNDS,
     variants=[
         Variant("baseline", "untraced", "baseline", ROUNDS, lambda s: Armed(_a_run(s), _nothing)),
@@ -114,8 +114,11 @@ def _b_wrapped(wrap: Callable[..., tuple[Callable[..., object], Stop]]
     return arm
 
 
-def _b_monitoring(n: int) -> Armed:
-    return Armed(_b_calls(workloads.hot, n), peers.start_monitoring(workloads.hot.__code__))
+def _b_monitoring(with_args: bool) -> Callable[[int], Armed]:
+    def arm(n: int) -> Armed:
+        stop = peers.start_monitoring(workloads.hot.__code__, with_args=with_args)
+        return Armed(_b_calls(workloads.hot, n), stop)
+    return arm
 
 
 def _b_hunter(n: int) -> Armed:
@@ -137,7 +140,10 @@ CASE_B = Case(
         Variant("wrapper", "plain Python wrapper (args, return, duration)", "reference", N_HOT,
                 _b_wrapped(peers.plain_wrapper)),
         Variant("monitoring", "bare sys.monitoring PY_START/PY_RETURN on hot", "reference",
-                N_HOT, _b_monitoring if HAS_MONITORING else None,
+                N_HOT, _b_monitoring(True) if HAS_MONITORING else None,
+                "" if HAS_MONITORING else "needs Python 3.12"),
+        Variant("monitoring-noargs", "  same, without reading f_locals (args not captured)",
+                "reference", N_HOT, _b_monitoring(False) if HAS_MONITORING else None,
                 "" if HAS_MONITORING else "needs Python 3.12"),
         Variant("scopeline", "scopeline.trace(hot), default limits", "scopeline", N_HOT,
                 _b_scopeline(False)),
@@ -179,7 +185,7 @@ def _c_decorated(decorate: Callable[..., tuple[Callable[[int], int], Stop]]
 
 N_LOOP = 100_000
 CASE_C = Case(
-    "c", "(c) a line tracepoint capturing locals acc, i inside a loop", "iteration",
+    "c", "(c) a line tracepoint capturing locals acc, i inside a loop", "iter",
     warm_up=partial(workloads.loop, 2_000),
     variants=[
         Variant("baseline", "untraced", "baseline", N_LOOP,

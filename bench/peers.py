@@ -56,7 +56,7 @@ def start_scopeline(target: Any, *, full_capture: bool, count: tuple[str, ...],
                                                  for k, v in stats["skipped_lines"].items()}}
         detail = f"skipped {skipped}" if skipped else ""
         if stats["effective_sampling_rate"] < 1.0:
-            detail += f" rate={stats['effective_sampling_rate']:.3g}"
+            detail += f" sampling rate fell to {stats['effective_sampling_rate']:.6g}"
         return Outcome(got, detail.strip())
 
     return stop
@@ -77,8 +77,11 @@ def plain_wrapper(fn: Callable[..., Any]) -> tuple[Callable[..., Any], Stop]:
     return wrapper, lambda: Outcome(len(records))
 
 
-def start_monitoring(code: CodeType) -> Stop:
-    """A bare sys.monitoring tool (3.12+): PY_START/PY_RETURN switched on for one code object."""
+def start_monitoring(code: CodeType, *, with_args: bool = True) -> Stop:
+    """A bare sys.monitoring tool (3.12+): PY_START/PY_RETURN switched on for one code object.
+
+    ``with_args=False`` skips reading the arguments, to show what frame.f_locals alone costs.
+    """
     mon = sys.monitoring  # type: ignore[attr-defined]
     events = mon.events
     tool = next(t for t in (3, 2, 4) if mon.get_tool(t) is None)
@@ -89,10 +92,13 @@ def start_monitoring(code: CodeType) -> Stop:
     def on_start(code: CodeType, offset: int) -> None:
         append((getframe(1).f_locals, perf_counter_ns()))  # frame 1 is the traced function
 
+    def on_start_no_args(code: CodeType, offset: int) -> None:
+        append((None, perf_counter_ns()))
+
     def on_return(code: CodeType, offset: int, retval: Any) -> None:
         append((retval, perf_counter_ns()))
 
-    mon.register_callback(tool, events.PY_START, on_start)
+    mon.register_callback(tool, events.PY_START, on_start if with_args else on_start_no_args)
     mon.register_callback(tool, events.PY_RETURN, on_return)
     mon.set_local_events(tool, code, events.PY_START | events.PY_RETURN)
 

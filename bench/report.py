@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from statistics import median
 from typing import Any
 
@@ -17,6 +17,16 @@ class Sample:
     stop_seconds: float
     captured: int | None
     detail: str
+
+
+Pair = tuple[Sample, Sample]  # (the baseline run just before, the variant run)
+
+
+@dataclass
+class Collected:
+    baselines: list[Sample] = field(default_factory=list)
+    pairs: dict[str, list[Pair]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,47 +51,60 @@ def _scale(case: Case) -> tuple[str, float]:
     return ("ms", 1e3) if case.unit_size > 1 else ("µs", 1e6)
 
 
-def summarise(case: Case, samples: dict[str, list[Sample]], errors: dict[str, str]) -> list[Row]:
-    base = samples.get("baseline", [])
-    base_variant = case.variant("baseline")
-    base_unit = (median(s.seconds for s in base) / base_variant.size * case.unit_size
-                 if base else None)
-    _, factor = _scale(case)
+def summarise(case: Case, got: Collected) -> list[Row]:
     rows = []
     for variant in sorted(case.variants, key=lambda v: GROUP_ORDER[v.group]):
-        rows.append(_row(case, variant, samples.get(variant.key, []), base_unit, factor,
-                         errors.get(variant.key)))
+        if variant.key == "baseline":
+            rows.append(_baseline_row(case, variant, got))
+        else:
+            rows.append(_row(case, variant, got.pairs.get(variant.key, []),
+                             got.errors.get(variant.key)))
     return rows
 
 
-def _row(case: Case, variant: Variant, got: list[Sample], base_unit: float | None,
-         factor: float, error: str | None) -> Row:
+def _baseline_row(case: Case, variant: Variant, got: Collected) -> Row:
     row = Row(variant.key, variant.label, variant.group, variant.size,
-              [s.seconds for s in got])
+              [s.seconds for s in got.baselines])
+    if not got.baselines:
+        row.note = f"ERROR: {got.errors.get('baseline', 'no samples')}"
+        return row
+    row.median_s = median(row.samples)
+    row.ratio = row.ratio_with_stop = 1.0
+    row.note = f"{len(row.samples)} runs (one before each variant run)"
+    return row
+
+
+def _row(case: Case, variant: Variant, pairs: list[Pair], error: str | None) -> Row:
+    row = Row(variant.key, variant.label, variant.group, variant.size,
+              [v.seconds for _, v in pairs])
     if variant.arm is None:
         row.note = variant.note
         return row
-    if not got:
+    if not pairs:
         row.note = f"ERROR: {error or 'no samples'}"
         return row
-    row.median_s = median(s.seconds for s in got)
-    stop_s = median(s.stop_seconds for s in got)
-    row.stop_ms = stop_s * 1e3
-    unit = row.median_s / variant.size * case.unit_size
-    if base_unit:
-        row.ratio = unit / base_unit
-        row.added = (unit - base_unit) * factor
-        with_stop = (row.median_s + stop_s) / variant.size * case.unit_size
-        row.ratio_with_stop = with_stop / base_unit
-    last = got[-1]
+    base_size = case.variant("baseline").size
+    _, factor = _scale(case)
+    # Ratios and added cost come from each run and the baseline run just before it (medians of
+    # those), so a machine that speeds up or slows down during the benchmark skews both alike.
+    ratios, added, with_stop = [], [], []
+    for base, run in pairs:
+        base_unit = base.seconds / base_size
+        unit = run.seconds / variant.size
+        ratios.append(unit / base_unit)
+        added.append((unit - base_unit) * case.unit_size * factor)
+        with_stop.append((run.seconds + run.stop_seconds) / variant.size / base_unit)
+    row.median_s = median(row.samples)
+    row.ratio, row.added, row.ratio_with_stop = median(ratios), median(added), median(with_stop)
+    row.stop_ms = median(r.stop_seconds for _, r in pairs) * 1e3
+    last = pairs[-1][1]
     row.captured = last.captured
-    if variant.group != "baseline":
-        row.expected = 0 if case.key == "a" else variant.size
+    row.expected = 0 if case.key == "a" else variant.size
     notes = [last.detail] if last.detail else []
-    if variant.size != case.variant("baseline").size:
+    if variant.size != base_size:
         notes.append(f"N={variant.size:,}, scaled")
     if error:
-        notes.append(f"{len(got)} ok, some failed: {error}")
+        notes.append(f"{len(pairs)} ok, failed: {error}")
     row.note = "; ".join(notes)
     return row
 
@@ -93,7 +116,7 @@ def _num(value: float | None, fmt: str) -> str:
 def format_table(case: Case, rows: list[Row]) -> str:
     scale, _ = _scale(case)
     head = (f"{'group':<10} {'variant':<52} {'median s':>9} {'ratio':>8} "
-            f"{'+' + scale + '/' + case.unit[:10]:>14} {'stop ms':>9} {'ratio+stop':>10} "
+            f"{'+' + scale + '/' + case.unit:>14} {'stop ms':>9} {'ratio+stop':>10} "
             f"{'captured':>17}  notes")
     lines = [case.title, head, "-" * len(head)]
     for r in rows:

@@ -22,7 +22,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # the sibling modules, also when run from elsewhere
 
 from cases import CASES, Case  # noqa: E402
-from report import Sample, as_json, format_table, summarise  # noqa: E402
+from report import Collected, Sample, as_json, format_table, summarise  # noqa: E402
 
 WORKER_TIMEOUT_S = 180
 
@@ -64,22 +64,25 @@ def run_worker(case: Case, variant: str, scratch: Path) -> Sample | str:
     return Sample(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def collect(case: Case, reps: int, scratch: Path) -> tuple[dict[str, list[Sample]],
-                                                           dict[str, str]]:
-    samples: dict[str, list[Sample]] = {}
-    errors: dict[str, str] = {}
+def collect(case: Case, reps: int, scratch: Path) -> Collected:
+    """Each variant's samples, paired with the baseline sample taken just before it."""
+    out = Collected()
     others = [v.key for v in case.variants if v.key != "baseline" and v.arm is not None]
     for round_no in range(reps):
         shift = round_no % max(1, len(others))
         for key in others[shift:] + others[:shift]:
-            for measured in ("baseline", key):
-                result = run_worker(case, measured, scratch)
-                if isinstance(result, str):
-                    errors[measured] = result
-                else:
-                    samples.setdefault(measured, []).append(result)
+            base = run_worker(case, "baseline", scratch)
+            got = run_worker(case, key, scratch)
+            if isinstance(base, str):
+                out.errors["baseline"] = base
+                continue
+            out.baselines.append(base)
+            if isinstance(got, str):
+                out.errors[key] = got
+            else:
+                out.pairs.setdefault(key, []).append((base, got))
         print(f"  [{case.key}] round {round_no + 1}/{reps} done", file=sys.stderr, flush=True)
-    return samples, errors
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scopeline-bench-") as tmp:
         for key in args.cases:
             case = CASES[key]
-            samples, errors = collect(case, args.reps, Path(tmp))
-            rows = summarise(case, samples, errors)
+            rows = summarise(case, collect(case, args.reps, Path(tmp)))
             print()
             print(format_table(case, rows), flush=True)
             results["cases"][key] = {"title": case.title, "unit": case.unit, "rows": as_json(rows)}

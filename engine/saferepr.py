@@ -32,8 +32,6 @@ from typing import Any
 
 __all__ = ["SafeRepr", "in_safe_repr", "is_immutable_scalar", "safe_repr"]
 
-TraceFn = Callable[[Any, str, Any], Any]
-
 NESTED = "<...>"
 _PASSTHROUGH = (KeyboardInterrupt,)
 _CACHE_SIZE = 256
@@ -42,7 +40,7 @@ _MAX_INT_BITS = 13_000  # ~3900 digits: under int_max_str_digits; decimal conver
 _IMMUTABLE = frozenset({int, float, complex, bool, type(None), str, bytes, range})
 # Builtin types whose C repr runs no user code.
 _PLAIN = frozenset({float, complex, bool, type(None), range, slice, type(...)})
-# C __repr__ implementations that cannot run user code: no deadline needed (saves a settrace).
+# C __repr__ implementations that cannot run user code: no deadline needed.
 _LEAF_REPRS = frozenset(id(t.__repr__) for t in (object, type, FunctionType, BuiltinFunctionType,
                                                  CodeType))
 # type.__name__ read through the C descriptor: a metaclass cannot intercept it.
@@ -50,7 +48,7 @@ _type_name: Callable[[type], str] = type.__dict__["__name__"].__get__
 
 
 class _Timeout(BaseException):
-    """Raised by the deadline tracer; a BaseException so user ``except Exception`` misses it."""
+    """Raised by the watchdog; a BaseException so user ``except Exception`` misses it."""
 
 
 class _State(threading.local):
@@ -87,50 +85,127 @@ def _fit(s: str, limit: int) -> str:
     return s[:i] + "..." + s[len(s) - j:]
 
 
-def _deadline_tracer(deadline: float, prev: TraceFn | None) -> TraceFn:
-    """A trace function raising ``_Timeout`` on call/line events past ``deadline``.
-
-    Events are forwarded to ``prev`` (and to the local tracers it returns) so a debugger or
-    coverage tool that was installed keeps seeing the frames run under the deadline.
-    """
-    def check(frame: Any, event: str, arg: Any) -> TraceFn:
-        if perf_counter() > deadline:
-            raise _Timeout
-        return check
-
-    if prev is None:
-        return check
-
-    def local_for(inner: TraceFn | None) -> TraceFn:
-        def local(frame: Any, event: str, arg: Any) -> TraceFn:
-            nonlocal inner
-            if perf_counter() > deadline:
-                raise _Timeout
-            if inner is not None:
-                inner = inner(frame, event, arg)
-            return local
-        return local
-
-    def chained(frame: Any, event: str, arg: Any) -> TraceFn:
-        if perf_counter() > deadline:
-            raise _Timeout
-        return local_for(prev(frame, event, arg))
-    return chained
-
-
-def _run_traced(func: Callable[[Any], str], arg: Any, deadline: float) -> str:
-    prev = sys.gettrace()
-    sys.settrace(_deadline_tracer(deadline, prev))
+def _async_exc_api() -> Callable[..., int] | None:
     try:
-        return func(arg)
-    finally:
-        sys.settrace(prev)  # exact restore: sys.gettrace() is prev again
+        import ctypes
+
+        return ctypes.pythonapi.PyThreadState_SetAsyncExc  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):  # not CPython: only elapsed time is measured
+        return None
+
+
+_set_async_exc = _async_exc_api()
+
+
+class _Watchdog:
+    """Interrupts a ``__repr__`` that runs past its deadline, from a thread of its own.
+
+    A trace function would do it too, but switching one on and off costs ~10 µs on 3.12 and
+    de-optimizes the whole program for a while; this costs a dict insert and delete.
+
+    Why the async exception can never reach the user's program: the watchdog raises it only
+    under the lock and only while the registration exists; ``release`` removes the
+    registration under the same lock and then, if it fired, runs bytecode until a pending
+    exception is delivered. Every moment between register and the end of ``release`` is inside
+    ``_guarded``'s ``except _Timeout``, and ``release`` is idempotent, so a delivery at any
+    point of it is caught there and the second ``release`` finds nothing pending.
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.pending: dict[int, list[Any]] = {}  # thread ident -> [deadline, fired]
+        self.thread: threading.Thread | None = None
+
+    def register(self, ident: int, deadline: float) -> None:
+        with self.cond:
+            self.pending[ident] = [deadline, False]
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, daemon=True,
+                                               name="scopeline-repr-watchdog")
+                self.thread.start()
+            self.cond.notify()
+
+    def release(self, ident: int) -> None:
+        with self.cond:
+            entry = self.pending.pop(ident, None)
+        if entry is not None and entry[1]:
+            # Fired: the exception is delivered already, or pending, and then it arrives at
+            # the first backward jump of this loop, inside _guarded's try. (Clearing it with
+            # SetAsyncExc(NULL) instead leaves the eval breaker signalled for good: on 3.11
+            # the next traced call then spins forever.)
+            for _ in range(64):
+                pass
+
+    def _run(self) -> None:
+        with self.cond:
+            while True:
+                if not self.pending:
+                    self.cond.wait()  # idle: no wake-ups at all
+                    continue
+                now = perf_counter()
+                waiting = [e[0] for e in self.pending.values() if not e[1]]
+                if not waiting:
+                    self.cond.wait()
+                    continue
+                earliest = min(waiting)
+                if earliest > now:
+                    self.cond.wait(earliest - now)
+                    continue
+                for ident, entry in self.pending.items():
+                    if not entry[1] and entry[0] <= now and _set_async_exc is not None:
+                        entry[1] = True
+                        _set_async_exc(ctypes_ulong(ident), _TIMEOUT_OBJECT)
+
+
+def ctypes_ulong(ident: int) -> Any:
+    import ctypes
+
+    return ctypes.c_ulong(ident)
+
+
+def _timeout_object() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.py_object(_Timeout)
+    except ImportError:
+        return None
+
+
+_TIMEOUT_OBJECT = _timeout_object()
+_watchdog = _Watchdog()
 
 
 def _guarded(func: Callable[[Any], str], arg: Any, deadline: float) -> str:
-    # Inside a settrace/monitoring callback (where hooks call us) CPython suppresses trace
-    # events: call_tracing re-enables them, else the deadline tracer would never fire.
-    return sys.call_tracing(_run_traced, (func, arg, deadline))
+    """``func(arg)``, interrupted with ``_Timeout`` once ``deadline`` has passed."""
+    if _set_async_exc is None:
+        result = func(arg)
+        if perf_counter() > deadline:
+            raise _Timeout  # too late to interrupt, but the type is remembered as slow
+        return result
+    # A trace or profile function (a debugger's, or ours for line events on 3.11) would be
+    # called for the __repr__'s frames, and an exception delivered inside it switches it off
+    # for good: it sits out the guarded call instead.
+    tracer, profiler = sys.gettrace(), sys.getprofile()
+    if tracer is not None:
+        sys.settrace(None)
+    if profiler is not None:
+        sys.setprofile(None)
+    ident = threading.get_ident()
+    _watchdog.register(ident, deadline)
+    try:
+        try:
+            return func(arg)
+        finally:
+            _watchdog.release(ident)
+    except _Timeout:
+        _watchdog.release(ident)  # idempotent: whatever was pending is gone after this
+        raise
+    finally:
+        if tracer is not None:
+            sys.settrace(tracer)
+        if profiler is not None:
+            sys.setprofile(profiler)
 
 
 class SafeRepr(reprlib.Repr):

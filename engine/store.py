@@ -39,7 +39,14 @@ class AtomicJSONStorage(Storage):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data))  # dumps() uses the C encoder; dump() does not
+            # dumps() uses the C encoder (dump() does not); rows hold no cycles to look for
+            try:
+                text = json.dumps(data, check_circular=False, separators=(",", ":"))
+            except ValueError:  # an int too long to print: bound it, then write
+                from scopeline.engine.drain import bound_huge_ints
+
+                text = json.dumps(bound_huge_ints(data), separators=(",", ":"))
+            fh.write(text)
         os.replace(tmp, self.path)
 
     def close(self) -> None:

@@ -251,7 +251,7 @@ def test_lengths_and_items_are_bounded() -> None:
     assert SafeRepr()(10**6000) == "<int with 19932 bits>"
 
 
-def test_gettrace_restored_exactly_and_previous_tracer_is_chained() -> None:
+def test_gettrace_restored_exactly_and_the_previous_tracer_keeps_working() -> None:
     class Named:
         def __repr__(self) -> str:
             return "Named()"
@@ -276,9 +276,15 @@ def test_gettrace_restored_exactly_and_previous_tracer_is_chained() -> None:
         assert sys.gettrace() is dummy
     finally:
         sys.settrace(None)
-    # the earlier tracer still saw the frames run under the deadline, local events included
-    assert ("call", "__repr__") in seen and ("line", "__repr__") in seen
-    assert ("return", "__repr__") in seen
+    # The earlier tracer sits out the reprs we run (an interrupt delivered inside it would
+    # switch it off for good), and is back, working, afterwards.
+    assert ("call", "__repr__") not in seen
+    sys.settrace(dummy)
+    try:
+        repr(Named())
+    finally:
+        sys.settrace(None)
+    assert ("call", "__repr__") in seen
     assert sys.gettrace() is None
 
 
@@ -369,3 +375,50 @@ def test_bad_config_rejected() -> None:
         SafeRepr(max_length=2)
     with pytest.raises(ValueError):
         SafeRepr(timeout_ms=0)
+
+
+def test_after_a_cut_off_repr_the_program_runs_on_normally_even_under_a_tracer() -> None:
+    # Regression: clearing a fired async exception with SetAsyncExc(NULL) left CPython's eval
+    # breaker signalled, and on 3.11 the next call under sys.settrace spun forever.
+    sr = SafeRepr(timeout_ms=30)
+    assert sr(BusyLoop()) == "<repr timed out: BusyLoop>"
+    calls: list[str] = []
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        calls.append(frame.f_code.co_name)
+        return None
+
+    def after() -> int:
+        return sum(range(100))
+
+    sys.settrace(tracer)
+    try:
+        assert after() == 4950
+    finally:
+        sys.settrace(None)
+    assert "after" in calls
+
+
+def test_many_fast_guarded_reprs_leave_no_stray_exception_behind() -> None:
+    class Quick:
+        def __repr__(self) -> str:
+            return "Quick()"
+
+    sr = SafeRepr(timeout_ms=5)
+    for _ in range(1_000):
+        assert sr(Quick()) == "Quick()"
+    deadline = time.perf_counter() + 0.05  # past every deadline that was ever registered
+    total = 0
+    while time.perf_counter() < deadline:  # a stray async exception would surface here
+        total += 1
+    assert total > 0
+
+
+def test_the_watchdog_is_a_daemon_and_sleeps_when_idle() -> None:
+    sr = SafeRepr(timeout_ms=20)
+    sr(BusyLoop())
+    (dog,) = [t for t in threading.enumerate() if t.name == "scopeline-repr-watchdog"]
+    assert dog.daemon
+    before = time.process_time()
+    time.sleep(0.2)
+    assert time.process_time() - before < 0.05  # no thread of the process spun meanwhile

@@ -82,21 +82,25 @@ def call_recorders(unit: Unit, rec: Recorder) -> tuple[Enter, Leave, Fail]:
     gate = make_gate(rec, rec.skipped)
     scalars = SCALARS
 
+    max_str = rec.max_str
+
     def enter(values: tuple[Any, ...]) -> int | None:
         tid = gate()
         if tid is None:
             return None
         for v in values:
-            if type(v) not in scalars:
+            if type(v) not in scalars or type(v) is str and len(v) > max_str:
                 values = capture(values)
                 break
         t = clock()
         append((ENTRY, uid, tid, t, values))
         return t
 
+    keep = rec.keep
+
     def leave(t0: int, value: Any) -> None:
         append((EXIT, uid, get_ident(), clock(),
-                value if type(value) in scalars else Rendered(render(value)), t0))
+                value if keep(value) else Rendered(render(value)), t0))
 
     def fail(t0: int, exc: BaseException) -> None:
         append((EXCEPTION, uid, get_ident(), clock(), render_exception(rec, exc), t0))

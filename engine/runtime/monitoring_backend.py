@@ -322,7 +322,7 @@ class MonitoringBackend:
         if tid is None:
             return
         t = perf_counter_ns()
-        key = dynamic_key(frame)
+        key = dynamic_key(frame, rec)
         rec.queue.append((ENTRY, key, tid, t, frame_arguments(frame, rec)))
         self.tokens[id(frame)] = (None, (t, key, rec))
 

@@ -22,9 +22,9 @@ from typing import Any
 from scopeline.engine.saferepr import SafeRepr
 
 # Record kinds (first item of every raw record tuple).
-ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME = range(7)
+ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME, CALL = range(8)
 KIND_NAMES = ("function_entry", "function_exit", "function_exception", "line_execution",
-              "function_exception", "suspend", "resume")
+              "function_exception", "suspend", "resume", "call")  # CALL: stored rows only
 
 # Kept as they are (immutable, and JSON can hold them): rendered later, off the hot path.
 SCALARS = frozenset({int, float, bool, type(None), str})
@@ -97,22 +97,51 @@ class Recorder:
         self.skipped: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
         self.skipped_lines: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
         self.log: list[str] = []
+        self.max_str = 200  # longer strings are rendered (bounded) at capture time
+        self.dynamic: dict[int, str] = {}
+        self.new_dynamic: dict[str, Any] = {}
+        self._codes: list[Any] = []
+
+    def keep(self, v: Any) -> bool:
+        """Can ``v`` be stored as it is? Immutable, JSON-native, and short if a string."""
+        t = type(v)
+        return t in SCALARS and (t is not str or len(v) <= self.max_str)
 
     def capture(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         render = self.saferepr
-        return tuple(v if type(v) in SCALARS else Rendered(render(v)) for v in values)
+        keep = self.keep
+        return tuple(v if keep(v) else Rendered(render(v)) for v in values)
 
     def capture_mapping(self, names: tuple[str, ...], mapping: dict[str, Any]) -> dict[str, Any]:
         render = self.saferepr
+        keep = self.keep
         out: dict[str, Any] = {}
         for name in names or mapping:
             if name in mapping:
                 v = mapping[name]
-                out[name] = v if type(v) in SCALARS else Rendered(render(v))
+                out[name] = v if keep(v) else Rendered(render(v))
         return out
 
     def render_value(self, value: Any) -> Any:
-        return value if type(value) in SCALARS else Rendered(self.saferepr(value))
+        return value if self.keep(value) else Rendered(self.saferepr(value))
+
+    def dynamic_key(self, code: Any, module: str) -> str:
+        """A short stored name for a function a thread target ran (named once per session)."""
+        key = self.dynamic.get(id(code))
+        if key is None:
+            from scopeline.engine.runtime.codeswap import Signature
+
+            key = self.dynamic[id(code)] = f"d{len(self.dynamic)}"
+            self._codes.append(code)  # keeps id(code) from being reused while we know it
+            self.new_dynamic[key] = {
+                "module": module, "function": code.co_qualname, "file": code.co_filename,
+                "first_line": code.co_firstlineno, "argnames": list(Signature.of(code).all_names),
+                "arity": code.co_argcount, "generator": bool(code.co_flags & 0xA0)}
+        return key
+
+    def take_new_dynamic(self) -> dict[str, Any]:
+        taken, self.new_dynamic = self.new_dynamic, {}
+        return taken
 
     # -- the slow paths the hooks call now and then ------------------------------------------
     def register_thread(self, tid: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.runtime import codeswap
 from scopeline.engine.runtime.hooks import call_recorders, line_recorder, raise_recorder
-from scopeline.engine.runtime.recorder import SCALARS, Recorder, Rendered
+from scopeline.engine.runtime.recorder import SCALARS, Recorder
 from scopeline.engine.runtime.threads import SettraceThreadTracer
 from scopeline.engine.runtime.units import ThreadUnit, Unit
 
@@ -168,10 +168,10 @@ class SettraceBackend:
         calls = [(u, r) for u, r in subs if u.calls]
         if len(calls) == 1 and not wants_trace:
             unit, rec = calls[0]
-            render = rec.saferepr
+            # Strings are kept only when short, so they take the render_value path.
             inline = {"append": rec.queue.append, "uid": unit.uid, "ident": get_ident,
-                      "clock": perf_counter_ns, "scalars": SCALARS,
-                      "render": lambda value: Rendered(render(value))}
+                      "clock": perf_counter_ns, "scalars": SCALARS - {str},
+                      "render": rec.render_value}
         swap = codeswap.make_swap(func, enter, leave, fail_trimmed, original=code,
                                   inline_leave=inline)
         holder.append(swap.wrapper)

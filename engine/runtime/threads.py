@@ -23,8 +23,8 @@ from scopeline.engine.runtime.units import ThreadUnit
 _OWN_PREFIX = __name__.rsplit(".", 2)[0]  # "scopeline.engine": never trace ourselves
 
 
-def dynamic_key(frame: types.FrameType) -> tuple[types.CodeType, str]:
-    return (frame.f_code, frame.f_globals.get("__name__", "?"))
+def dynamic_key(frame: types.FrameType, rec: Recorder) -> str:
+    return rec.dynamic_key(frame.f_code, frame.f_globals.get("__name__", "?"))
 
 
 def frame_arguments(frame: types.FrameType, rec: Recorder) -> tuple[Any, ...]:
@@ -46,10 +46,10 @@ def make_thread_tracer(unit: ThreadUnit, rec: Recorder) -> Callable[..., Any]:
             t0 = starts.pop(id(frame), None)
             if t0 is not None:
                 value = rec.render_value(arg)
-                append((EXIT, dynamic_key(frame), threading.get_ident(), perf_counter_ns(),
+                append((EXIT, dynamic_key(frame, rec), threading.get_ident(), perf_counter_ns(),
                         value, t0))
         elif event == "exception" and id(frame) in starts:
-            append((RAISE, dynamic_key(frame), threading.get_ident(), perf_counter_ns(),
+            append((RAISE, dynamic_key(frame, rec), threading.get_ident(), perf_counter_ns(),
                         render_exception(rec, arg[1]), frame.f_lineno))
         return local
 
@@ -61,7 +61,7 @@ def make_thread_tracer(unit: ThreadUnit, rec: Recorder) -> Callable[..., Any]:
             return None
         t = perf_counter_ns()
         starts[id(frame)] = t
-        append((ENTRY, dynamic_key(frame), tid, t, frame_arguments(frame, rec)))
+        append((ENTRY, dynamic_key(frame, rec), tid, t, frame_arguments(frame, rec)))
         frame.f_trace_lines = False
         return local
 
