@@ -55,7 +55,7 @@ def trace(target: Any, **options: Any) -> TraceSession:
             mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,
             units=units, thread_units=thread_units, recorder=recorder, backend=get_backend(),
             store=_store())
-        session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 500)
+        session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 50_000)
         if _enabled:
             session.install()
         else:
@@ -160,9 +160,9 @@ def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
     if buffer_size is not None:
         if isinstance(buffer_size, bool) or buffer_size < 1:
             raise ScopelineError("invalid_config", "buffer_size must be >= 1")
-        rec.capacity = rec.limits.buffer_size = int(buffer_size)
+        rec.set_buffer_size(int(buffer_size))
     rec.note(f"adjusted: sampling_rate={rec.rate} max_events_per_second={rec.max_eps} "
-             f"buffer_size={rec.capacity}")
+             f"buffer_size={rec.limits.buffer_size}")
     session.save()
     return session
 

@@ -3,7 +3,7 @@
 This runs inside the traced program (a background flusher, or at flush/stop), and under the
 GIL every microsecond here is one the program waits. So a row is the raw record itself:
 kept scalars stay as they are (JSON holds ints, floats, bools, None and short strings), values
-rendered at capture time are ``Rendered`` 1-tuples (JSON: ``["repr"]``). ``Event`` objects are
+rendered at capture time are 1-tuples ``(repr,)``. ``Event`` objects are
 built by whoever reads the rows (see ``reader``).
 """
 
@@ -13,7 +13,7 @@ from collections import Counter
 from operator import itemgetter
 from typing import Any
 
-from scopeline.engine.runtime.recorder import KIND_NAMES, Recorder, Rendered
+from scopeline.engine.runtime.recorder import CALL, KIND_NAMES, Recorder, rendered
 from scopeline.engine.runtime.units import Unit
 from scopeline.engine.saferepr import SafeRepr
 
@@ -29,7 +29,17 @@ class Drain:
     def __init__(self, recorder: Recorder, saferepr: SafeRepr) -> None:
         self.recorder = recorder
         self.render = saferepr
-        self.counts: Counter[str] = Counter()
+        self.kind_counts: Counter[int] = Counter()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Events captured, by type (a CALL record is an entry and an exit)."""
+        out: dict[str, int] = {}
+        for kind, n in self.kind_counts.items():
+            names = ("function_entry", "function_exit") if kind == CALL else (KIND_NAMES[kind],)
+            for name in names:
+                out[name] = out.get(name, 0) + n
+        return out
 
     def encode(self, records: list[tuple[Any, ...]]) -> dict[str, Any]:
         """One batch: the records as rows, plus the names and threads first seen in it.
@@ -37,7 +47,7 @@ class Drain:
         No Python-level loop over the records: counting and collecting thread ids run in C,
         and the rows are the record tuples themselves.
         """
-        self.counts.update(map(KIND_NAMES.__getitem__, map(_first, records)))
+        self.kind_counts.update(map(_first, records))  # counted in C
         names = self.recorder.thread_names
         threads = {str(tid): names.get(tid, str(tid)) for tid in set(map(_third, records))}
         return {"rows": records, "dynamic": self.recorder.take_new_dynamic(),
@@ -51,16 +61,16 @@ _third = itemgetter(2)
 def bound_huge_ints(value: Any) -> Any:
     """JSON cannot print ints past ~4300 digits: a batch holding one is fixed up here (rare)."""
     if type(value) is int and value.bit_length() > 13_000:
-        return Rendered(f"<int with {value.bit_length()} bits>")
-    if type(value) in (list, tuple, Rendered):
-        return type(value)(map(bound_huge_ints, value)) if type(value) is not Rendered else value
+        return rendered(f"<int with {value.bit_length()} bits>")
+    if type(value) in (list, tuple):
+        return type(value)(map(bound_huge_ints, value))
     if type(value) is dict:
         return {k: bound_huge_ints(v) for k, v in value.items()}
     return value
 
 
 def decode_value(v: Any) -> str:
-    """A stored value as the repr a user reads."""
-    if type(v) is list:
+    """A stored value as the repr a user reads: a 1-sequence is a repr made at capture."""
+    if type(v) is list or type(v) is tuple:
         return v[0]
     return repr(v)

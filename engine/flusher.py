@@ -75,11 +75,11 @@ class Flusher:
             return
         over = current - self.base_rss > rec.limits.memory_limit_mb
         if over and rec.on:
-            rec.on = False  # hooks see "memory_limit" and count what they skip
+            rec.hold("memory_limit")  # hooks count what they skip meanwhile
             rec.note(f"memory grew {current - self.base_rss:.0f} MB over the start "
                      f"(memory_limit_mb={rec.limits.memory_limit_mb}): capture held back")
         elif not over and not rec.on:
-            rec.on = True
+            rec.release()
             rec.note("memory back under the limit: capture resumed")
 
     def _check_cpu(self, percent: float) -> None:
@@ -87,6 +87,6 @@ class Flusher:
         for session in self.sessions():
             rec = session.recorder
             if percent > rec.limits.cpu_threshold_percent and rec.rate > 0.01:
-                rec.rate = max(0.01, rec.rate / 2)
+                rec.set_effective_rate(max(0.01, rec.rate / 2))
                 rec.note(f"flusher used {percent:.0f}% CPU (cpu_threshold_percent="
                          f"{rec.limits.cpu_threshold_percent}): sampling down to {rec.rate:.3f}")

@@ -61,7 +61,7 @@ def build_recorder(opts: TraceOptions) -> Recorder:
     limits = Limits(
         sampling_rate=rate,
         max_events_per_second=int(get("runtime.safety_limits.max_events_per_second", 100_000)),
-        buffer_size=int(get("runtime.tracing.buffer_size", 65_536)),
+        buffer_size=int(get("runtime.tracing.buffer_size", 200_000)),
         max_traced_threads=int(get("runtime.safety_limits.max_traced_threads", 64)),
         memory_limit_mb=int(get("runtime.safety_limits.memory_limit_mb", 256)),
         cpu_threshold_percent=int(get("runtime.safety_limits.cpu_threshold_percent", 80)),

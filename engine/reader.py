@@ -8,6 +8,7 @@ from typing import Any
 from scopeline.engine.drain import decode_value
 from scopeline.engine.events import Event
 from scopeline.engine.runtime.recorder import (
+    CALL,
     ENTRY,
     EXCEPTION,
     EXIT,
@@ -37,6 +38,11 @@ class Reader:
                 self.units[index] = info
             self.threads.update(batch.get("threads", {}))
             for row in batch["rows"]:
+                if row[0] == CALL:  # a leaf call in one record: its entry, then its exit
+                    _, key, tid, t0, args, t1, value = row
+                    yield self._event((ENTRY, key, tid, t0, args))  # type: ignore[misc]
+                    yield self._event((EXIT, key, tid, t1, value, t0))  # type: ignore[misc]
+                    continue
                 event = self._event(row)
                 if event is not None:
                     yield event

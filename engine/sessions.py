@@ -122,7 +122,7 @@ class TraceSession:
                 written += len(records)
             return written
 
-    batch_size = 5000
+    batch_size = 50_000
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def stop(self) -> None:

@@ -181,9 +181,9 @@ def resolve(target: Any, *, cwd: str | None = None, load: bool = True) -> list[R
         for rt in _resolve_one(item, cwd, load):
             if rt.kind == "thread":
                 key: Any = ("thread", rt.thread)
-            else:  # code equality ignores the file name; two identical files stay apart
+            else:  # by identity: equal code from two identical files stays apart
                 assert rt.code is not None
-                key = (rt.kind, rt.code, rt.code.co_filename, rt.line)
+                key = (rt.kind, id(rt.code), rt.line)
             out.setdefault(key, rt)
     return list(out.values())
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ScopelineError
+from .runtime.codeswap import original_code
 from .targets_code import (
     NameMiss,
     close_names,
@@ -93,7 +94,7 @@ def _collect(obj: Any, file: str | None, modname: str, found: dict[CodeType, Uni
         # the function defined here is the one further down the __wrapped__ chain.
         chain = unwrap_chain(obj)
         for i, func in enumerate(chain):
-            code = getattr(func, "__code__", None)
+            code = code_of(func)
             if isinstance(code, CodeType) and _defined_here(code, func, file, modname):
                 if code not in found:
                     found[code] = Unit(code, func, tuple(chain[i + 1:]))
@@ -133,7 +134,7 @@ def units_of_object(obj: Any, name: str) -> list[Unit]:
         return [Unit(c) for c in expand_code(obj)]
     if isinstance(obj, type):
         return _units_of_class(obj, name)
-    code = getattr(obj, "__code__", None)
+    code = code_of(obj)
     if isinstance(code, CodeType):
         chain = unwrap_chain(obj)
         warnings: tuple[str, ...] = ()
@@ -252,8 +253,7 @@ def _locals_base(obj: Any) -> CodeType | None:
         return obj if is_function_code(obj) else None
     if not isinstance(obj, types.FunctionType):
         return None
-    codes = [f.__code__ for f in unwrap_chain(obj) if isinstance(getattr(f, "__code__", None),
-                                                                  CodeType)]
+    codes = [code_of(f) for f in unwrap_chain(obj) if isinstance(code_of(f), CodeType)]
     for code in codes:
         if code.co_qualname == obj.__qualname__:
             return code
@@ -313,3 +313,9 @@ def unit_for_line(view: ModuleView, path: str, line: int,
         raise target_invalid(f"no code object for {found.qualname} at {path}:{found.def_line}",
                              (), path=path, line=line)
     return Unit(unit.code, unit.function, unit.wrapped, tuple(warnings), at)
+
+
+def code_of(func: Any) -> CodeType | None:
+    """A function's code, seen through Scopeline's own wrapper if it is traced already."""
+    code = getattr(func, "__code__", None)
+    return original_code(code) if isinstance(code, CodeType) else None

@@ -75,7 +75,7 @@ def test_pyproject_values_load_from_a_subfolder(tmp_path: Path) -> None:
     assert config.get("runtime.tracing.sampling_rate") == 1.0
     assert isinstance(config.get("runtime.tracing.sampling_rate"), float)
     # Untouched settings keep their defaults.
-    assert config.get("runtime.tracing.buffer_size") == 65536
+    assert config.get("runtime.tracing.buffer_size") == 200_000
     assert config.current_config().source == tmp_path / "pyproject.toml"
 
 
@@ -166,7 +166,7 @@ def test_bogus_environment_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_runtime_update_of_an_environment_override(monkeypatch: pytest.MonkeyPatch) -> None:
     config.update_config("unified.environment_overrides.prod.runtime.tracing.buffer_size", 1024)
-    assert config.get("runtime.tracing.buffer_size") == 65536  # still dev
+    assert config.get("runtime.tracing.buffer_size") == 200_000  # still dev
     monkeypatch.setenv("SCOPELINE_ENV", "prod")
     assert config.get("runtime.tracing.buffer_size") == 1024
 
@@ -339,7 +339,7 @@ def test_merge_config_user_wins_dicts_merge_lists_replace() -> None:
 
 def test_get_with_fallback_never_raises(tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert config.get_with_fallback("runtime.tracing.buffer_size", 1) == 65536
+    assert config.get_with_fallback("runtime.tracing.buffer_size", 1) == 200_000
     assert config.get_with_fallback("runtime.tracing.nope", "dflt") == "dflt"
     assert config.get_with_fallback(["runtime", 7], "dflt") == "dflt"  # type: ignore[list-item]
     unset = "unified.environment_overrides.dev.runtime.tracing.buffer_size"

@@ -6,9 +6,8 @@ import time
 
 import pytest
 import runtime_sample as rs
-from helpers import by_type
-
 import scopeline
+from helpers import by_type
 from scopeline import ScopelineError
 from scopeline.engine import config
 from scopeline.engine.store import Store

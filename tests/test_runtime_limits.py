@@ -57,6 +57,9 @@ def test_sampling_rate_keeps_a_fraction_and_counts_the_rest():
     assert kept + stats["skipped_calls"]["sampling"] == n
     assert 0.2 * n < kept < 0.3 * n
     assert stats["captured"]["function_exit"] == kept
+    entries = by_type(list(session.events()), "function_entry")
+    assert all(e.data["arguments"]["x"] == str(int(e.data["arguments"]["x"])) for e in entries)
+    assert len({e.data["arguments"]["x"] for e in entries}) == kept  # the calls' own values
 
 
 def test_past_max_events_per_second_it_samples_down_and_says_so():

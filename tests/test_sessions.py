@@ -70,8 +70,12 @@ def test_two_sessions_on_one_function_both_capture_and_stop_independently():
     scopeline.stop_trace(first)
     rs.hot(2)
     scopeline.stop_trace(second)
-    assert len(by_type(list(first.events()), "function_entry")) == 1
-    assert len(by_type(list(second.events()), "function_entry")) == 2
+    assert [e.data["arguments"] for e in by_type(list(first.events()), "function_entry")] == [
+        {"x": "1"}]
+    assert [e.data["arguments"] for e in by_type(list(second.events()), "function_entry")] == [
+        {"x": "1"}, {"x": "2"}]
+    assert [e.data["return_value"] for e in by_type(list(second.events()), "function_exit")] \
+        == ["2", "3"]
 
 
 def test_timeout_stops_the_session_by_itself():

@@ -173,7 +173,8 @@ _UNIFIED_COMMON: dict[str, Any] = {
     "storage": {
         "data_dir": Setting("str", "", "Where sessions are stored; empty means the platform"
                                        " user-data dir, resolved by the store."),
-        "flush_batch_size": _int(5000, "Events written to the store per batch (one file each)."),
+        "flush_batch_size": _int(50_000, "Most events written to the store in one batch"
+                                         " (one file each)."),
         "keep_sessions": _int(200, "Stored sessions kept; older ones are pruned.",
                               unlimited=True),
     },
@@ -196,7 +197,7 @@ _MODE_SECTIONS: dict[str, Any] = {
                                                          " is not given.",
                                    choices=INCLUDE_KINDS),
             "sampling_rate": _float(1.0, "Fraction of calls recorded (1.0 = every call)."),
-            "buffer_size": _int(65_536, "Events held in memory before they are flushed.",
+            "buffer_size": _int(200_000, "Events held in memory before they are flushed.",
                                 lo=16),
             "flush_interval_ms": _int(200, "How often buffered events are flushed."),
         },

@@ -32,8 +32,11 @@ CO_ITERABLE_COROUTINE = inspect.CO_ITERABLE_COROUTINE
 # Placeholders in the template, replaced by objects in co_consts. Builtins the wrapper uses
 # are constants too, so a user module that shadows ``type`` or ``BaseException`` changes nothing.
 _ENTER, _LEAVE, _FAIL, _CLONE = "@sl:enter", "@sl:leave", "@sl:fail", "@sl:clone"
-_APPEND, _UID, _IDENT, _CLOCK = "@sl:append", "@sl:uid", "@sl:ident", "@sl:clock"
-_SCALARS, _RENDER, _TYPE, _BASE = "@sl:scalars", "@sl:render", "@sl:type", "@sl:BaseException"
+_TYPE, _BASE, _LEN = "@sl:type", "@sl:BaseException", "@sl:len"
+# the fast template's: the session's recorder, its queue, and what a record is made of
+_REC, _Q, _NAMES, _UID = "@sl:rec", "@sl:queue", "@sl:names", "@sl:uid"
+_IDENT, _CLOCK, _SCALARS, _CAPTURE, _RENDER = (
+    "@sl:ident", "@sl:clock", "@sl:scalars", "@sl:capture", "@sl:render")
 
 
 @dataclass
@@ -56,7 +59,9 @@ class Signature:
 
     @property
     def all_names(self) -> tuple[str, ...]:
-        return tuple(self.params + ([self.star] if self.star else []) + self.kwonly
+        """Every parameter, in ``co_varnames`` order (keyword-only before ``*args``): the
+        order a frame's locals have at its start."""
+        return tuple(self.params + self.kwonly + ([self.star] if self.star else [])
                      + ([self.dstar] if self.dstar else []))
 
     def parameters_source(self) -> str:
@@ -104,33 +109,84 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _template(code: types.CodeType, sig: Signature, inline_leave: bool) -> str:
-    taken = set(code.co_varnames) | set(code.co_freevars) | set(code.co_cellvars)
-    k, r, e = (_unique(n, taken) for n in ("_sl_k", "_sl_r", "_sl_e"))
-    flags = code.co_flags
-    is_async = bool(flags & CO_COROUTINE)
+def _call_expression(code: types.CodeType, sig: Signature) -> str:
     call = f"{_CLONE!r}({sig.call_source()})"
-    if flags & CO_GENERATOR:
-        call = f"(yield from {call})"
-    elif is_async:
-        call = f"(await {call})"
-    if inline_leave:
-        # The exit record is built right here: one Python call less on every traced call.
-        leave = (f"{_APPEND!r}((1, {_UID!r}, {_IDENT!r}(), {_CLOCK!r}(), {r} if {_TYPE!r}({r}) "
-                 f"in {_SCALARS!r} else {_RENDER!r}({r}), {k}))")
-    else:
-        leave = f"{_LEAVE!r}({k}, {r})"
+    if code.co_flags & CO_GENERATOR:
+        return f"(yield from {call})"
+    if code.co_flags & CO_COROUTINE:
+        return f"(await {call})"
+    return call
+
+
+def _names(code: types.CodeType, *bases: str) -> list[str]:
+    taken = set(code.co_varnames) | set(code.co_freevars) | set(code.co_cellvars)
+    return [_unique(n, taken) for n in bases]
+
+
+def _template(code: types.CodeType, sig: Signature) -> str:
+    """The general wrapper: enter/leave/fail hooks (several sessions, line tracing, ...)."""
+    k, r, e = _names(code, "_sl_k", "_sl_r", "_sl_e")
     return (
-        f"{'async ' if is_async else ''}def {code.co_name}({sig.parameters_source()}):\n"
+        f"{'async ' if code.co_flags & CO_COROUTINE else ''}"
+        f"def {code.co_name}({sig.parameters_source()}):\n"
         f"    {k} = {_ENTER!r}({sig.values_source()})\n"
         f"    try:\n"
-        f"        {r} = {call}\n"
+        f"        {r} = {_call_expression(code, sig)}\n"
         f"    except {_BASE!r} as {e}:\n"
         f"        if {k} is not None:\n"
         f"            {_FAIL!r}({k}, {e})\n"
         f"        raise\n"
         f"    if {k} is not None:\n"
-        f"        {leave}\n"
+        f"        {_LEAVE!r}({k}, {r})\n"
+        f"    return {r}\n"
+    )
+
+
+def _template_fast(code: types.CodeType, sig: Signature) -> str:
+    """One session, calls only: the hooks' common case is written out in the wrapper itself.
+
+    Entry: when the recorder is open (no sampling, not held), the thread is known and the
+    buffer has room, the entry record is built and appended here; anything else goes to the
+    general ``enter``. Exit: a call that recorded nothing else in between (a leaf call, the
+    hot case) replaces its entry record by one CALL record, still the last in the queue. The
+    check and the store are adjacent instructions that never release the GIL, so no other
+    thread's record can be overwritten.
+    """
+    k, r, e, t, v, x, q = _names(code, "_sl_k", "_sl_r", "_sl_e", "_sl_t", "_sl_v", "_sl_x",
+                                 "_sl_q")
+    values = sig.all_names
+    all_scalar = " and ".join(f"{_TYPE!r}({n}) in {_SCALARS!r}" for n in values) or "True"
+    ret = f"{r} if {_TYPE!r}({r}) in {_SCALARS!r} else {_RENDER!r}({r})"
+    return (
+        f"{'async ' if code.co_flags & CO_COROUTINE else ''}"
+        f"def {code.co_name}({sig.parameters_source()}):\n"
+        # The queue goes through a local: the compiler would fold '@sl:queue'[-1] into 'e'.
+        f"    {k} = None\n"
+        f"    {q} = {_Q!r}\n"
+        f"    if {_REC!r}.fast:\n"
+        f"        {t} = {_IDENT!r}()\n"
+        f"        if {t} in {_NAMES!r} and {_LEN!r}({q}) < {_REC!r}.capacity:\n"
+        f"            {v} = {sig.values_source()}\n"
+        f"            if not ({all_scalar}):\n"
+        f"                {v} = {_CAPTURE!r}({v})\n"
+        f"            {k} = (0, {_UID!r}, {t}, {_CLOCK!r}(), {v})\n"
+        f"            {q}.append({k})\n"
+        f"        else:\n"
+        f"            {k} = {_ENTER!r}({sig.values_source()})\n"
+        f"    else:\n"
+        f"        {k} = {_ENTER!r}({sig.values_source()})\n"
+        f"    try:\n"
+        f"        {r} = {_call_expression(code, sig)}\n"
+        f"    except {_BASE!r} as {e}:\n"
+        f"        if {k} is not None:\n"
+        f"            {_FAIL!r}({k}, {e})\n"
+        f"        raise\n"
+        f"    if {k} is not None:\n"
+        f"        {x} = (7, {_UID!r}, {k}[2], {k}[3], {k}[4], {_CLOCK!r}(), {ret})\n"
+        f"        if {q} and {q}[-1] is {k}:\n"
+        f"            {q}[-1] = {x}\n"
+        f"        else:\n"
+        f"            {q}.append((1, {_UID!r}, {x}[2], {x}[5], {x}[6], {x}[3]))\n"
         f"    return {r}\n"
     )
 
@@ -148,18 +204,33 @@ def _compile_one_line(source: str, filename: str) -> types.CodeType:
     return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
+# id(wrapper code) -> the original code it stands for, while the swap is installed: whoever
+# resolves a traced function's target (a second session, say) must find the user's code.
+_originals: dict[int, types.CodeType] = {}
+
+
+def original_code(code: types.CodeType) -> types.CodeType:
+    """The user's code object behind one of our wrappers (or ``code`` itself)."""
+    return _originals.get(id(code), code)
+
+
 @dataclass
 class Swap:
-    """A function whose code is swapped; ``restore`` undoes it exactly."""
+    """A function whose code is swapped; ``install``/``restore`` do and undo it exactly."""
 
     function: types.FunctionType
     original: types.CodeType
     wrapper: types.CodeType
     clone: types.FunctionType
 
+    def install(self) -> None:
+        _originals[id(self.wrapper)] = self.original
+        self.function.__code__ = self.wrapper
+
     def restore(self) -> None:
         if self.function.__code__ is self.wrapper:
             self.function.__code__ = self.original
+        _originals.pop(id(self.wrapper), None)
 
 
 def make_swap(
@@ -168,25 +239,27 @@ def make_swap(
     leave: Callable[[Any, Any], None],
     fail: Callable[[Any, BaseException], None],
     original: types.CodeType | None = None,
-    inline_leave: dict[str, Any] | None = None,
+    fast: dict[str, Any] | None = None,
 ) -> Swap:
     """Build the wrapper code for ``func`` (its current code unless ``original`` is given).
 
-    ``inline_leave`` (keys append, uid, ident, clock, scalars, render) builds the exit record
-    inside the wrapper instead of calling ``leave``.
+    ``fast`` (keys rec, queue, names, uid, ident, clock, scalars, capture, render) selects the
+    template with the single session's common case written out (see ``_template_fast``).
     """
     code = original or func.__code__
     sig = Signature.of(code)
-    wrapper = _compile_one_line(_template(code, sig, inline_leave is not None), code.co_filename)
+    source = _template_fast(code, sig) if fast is not None else _template(code, sig)
+    wrapper = _compile_one_line(source, code.co_filename)
     # The clone runs the original code; defaults are bound by the wrapper, which has them.
     clone = types.FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
     clone.__qualname__ = func.__qualname__
     consts_for: dict[str, Any] = {_ENTER: enter, _LEAVE: leave, _FAIL: fail, _CLONE: clone,
-                                  _TYPE: type, _BASE: BaseException}
-    if inline_leave is not None:
-        consts_for.update({_APPEND: inline_leave["append"], _UID: inline_leave["uid"],
-                           _IDENT: inline_leave["ident"], _CLOCK: inline_leave["clock"],
-                           _SCALARS: inline_leave["scalars"], _RENDER: inline_leave["render"]})
+                                  _TYPE: type, _BASE: BaseException, _LEN: len}
+    if fast is not None:
+        consts_for.update({_REC: fast["rec"], _Q: fast["queue"], _NAMES: fast["names"],
+                           _UID: fast["uid"], _IDENT: fast["ident"], _CLOCK: fast["clock"],
+                           _SCALARS: fast["scalars"], _CAPTURE: fast["capture"],
+                           _RENDER: fast["render"]})
     consts = tuple(consts_for.get(c, c) if isinstance(c, str) else c for c in wrapper.co_consts)
     wrapper = wrapper.replace(
         co_consts=consts,

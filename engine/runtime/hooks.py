@@ -14,6 +14,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from scopeline.engine.runtime.recorder import (
+    CALL,
     ENTRY,
     EXCEPTION,
     EXIT,
@@ -22,6 +23,7 @@ from scopeline.engine.runtime.recorder import (
     SCALARS,
     Recorder,
     Rendered,
+    rendered,
 )
 from scopeline.engine.runtime.units import Unit
 
@@ -39,33 +41,30 @@ def render_exception(rec: Recorder, exc: BaseException) -> Rendered:
     limit = rec.limits_repr_length
     if len(message) > limit:
         message = message[: limit - 3] + "..."
-    return Rendered(f"{type(exc).__qualname__}: {message}")
+    return rendered(f"{type(exc).__qualname__}: {message}")
 
 
 def make_gate(rec: Recorder, counters: dict[str, Any]) -> Callable[[], int | None]:
-    """The admission check both kinds of hook share: returns the thread id, or None (counted)."""
+    """The admission check every hook makes: returns the thread id, or None (and counts why)."""
     names = rec.thread_names
     register = rec.register_thread
     q = rec.queue
-    nxt = rec.seq_next
     rnd = random.random
 
     def gate() -> int | None:
-        if not rec.on:
-            counters[rec.off_reason].inc()
-            return None
+        if not rec.fast:
+            if not rec.on:
+                counters[rec.off_reason].inc()
+                return None
+            if rnd() >= rec.rate:
+                counters["sampling"].inc()
+                return None
         tid = get_ident()
         if tid not in names and not register(tid):
             counters["thread_limit"].inc()
             return None
-        if rec.rate < 1.0 and rnd() >= rec.rate:
-            counters["sampling"].inc()
-            return None
-        if nxt() >= rec.limit_seq:
-            rec.limit_reached()
-            return None
-        if len(q) >= rec.capacity:
-            counters["buffer_full"].inc()
+        if len(q) >= rec.capacity:  # the buffer, or what this second still allows
+            rec.full(counters)
             return None
         return tid
 
@@ -73,37 +72,55 @@ def make_gate(rec: Recorder, counters: dict[str, Any]) -> Callable[[], int | Non
 
 
 def call_recorders(unit: Unit, rec: Recorder) -> tuple[Enter, Leave, Fail]:
-    """enter(values) -> token or None; leave(token, value); fail(token, exc)."""
+    """enter(values) -> token or None; leave(token, value); fail(token, exc).
+
+    The token is the entry record itself. ``leave`` turns a leaf call (its entry is still the
+    last record in the queue) into one CALL record: half the records for the hot case. The
+    identity check and the store are adjacent and call nothing, so no other thread can append
+    in between (under the GIL).
+    """
     uid = unit.uid
-    append = rec.queue.append
+    q = rec.queue
+    append = q.append
     capture = rec.capture
-    render = rec.saferepr
+    render_value = rec.render_value
     clock = perf_counter_ns
-    gate = make_gate(rec, rec.skipped)
     scalars = SCALARS
-
     max_str = rec.max_str
+    names = rec.thread_names
+    skipped = rec.skipped
+    gate = make_gate(rec, skipped)
 
-    def enter(values: tuple[Any, ...]) -> int | None:
-        tid = gate()
-        if tid is None:
-            return None
+    def enter(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if rec.fast:  # the gate's common case, written out: one Python call less per call
+            tid = get_ident()
+            if tid not in names and not rec.register_thread(tid):
+                skipped["thread_limit"].inc()
+                return None
+            if len(q) >= rec.capacity:
+                rec.full(skipped)
+                return None
+        else:
+            tid = gate()
+            if tid is None:
+                return None
         for v in values:
             if type(v) not in scalars or type(v) is str and len(v) > max_str:
                 values = capture(values)
                 break
-        t = clock()
-        append((ENTRY, uid, tid, t, values))
-        return t
+        entry = (ENTRY, uid, tid, clock(), values)
+        append(entry)
+        return entry
 
-    keep = rec.keep
+    def leave(entry: tuple[Any, ...], value: Any) -> None:
+        merged = (CALL, uid, entry[2], entry[3], entry[4], clock(), render_value(value))
+        if q and q[-1] is entry:
+            q[-1] = merged
+        else:
+            append((EXIT, uid, entry[2], merged[5], merged[6], entry[3]))
 
-    def leave(t0: int, value: Any) -> None:
-        append((EXIT, uid, get_ident(), clock(),
-                value if keep(value) else Rendered(render(value)), t0))
-
-    def fail(t0: int, exc: BaseException) -> None:
-        append((EXCEPTION, uid, get_ident(), clock(), render_exception(rec, exc), t0))
+    def fail(entry: tuple[Any, ...], exc: BaseException) -> None:
+        append((EXCEPTION, uid, entry[2], clock(), render_exception(rec, exc), entry[3]))
 
     return enter, leave, fail
 

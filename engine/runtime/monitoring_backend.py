@@ -28,10 +28,12 @@ from scopeline.engine.runtime.hooks import (
     render_exception,
 )
 from scopeline.engine.runtime.recorder import (
+    CALL,
     ENTRY,
     EXCEPTION,
     EXIT,
     RESUME,
+    SCALARS,
     SUSPEND,
     Recorder,
 )
@@ -58,6 +60,10 @@ class CodeHooks:
     raises: list[Callable[[int, BaseException], None]]
     all_lines: bool = False
     wanted_lines: frozenset[int] = field(default_factory=frozenset)
+    # One session capturing calls: the callbacks do its work inline (see _fast_callbacks).
+    rec: Recorder | None = None
+    uid: int = 0
+    args_first: bool = False  # no cell or free variables: f_locals holds just the arguments
 
 
 def claim_tool_id() -> int:
@@ -95,6 +101,11 @@ def combine(subs: list[tuple[Unit, Recorder]]) -> CodeHooks:
                       lines=lines, raises=[raise_recorder(u, r) for u, r in subs if u.exceptions])
     hooks.all_lines = any(not wanted for wanted, _ in lines)
     hooks.wanted_lines = frozenset().union(*(w for w, _ in lines))
+    callers = [(u, r) for u, r in subs if u.calls]
+    if len(callers) == 1:
+        hooks.uid, hooks.rec = callers[0][0].uid, callers[0][1]
+    code = subs[0][0].code
+    hooks.args_first = not (code.co_cellvars or code.co_freevars)
     return hooks
 
 
@@ -112,13 +123,17 @@ class MonitoringBackend:
         self.threads: dict[int, tuple[ThreadUnit, Recorder, Any]] = {}  # tid -> unit, rec, gate
         self.pending_threads: dict[int, tuple[ThreadUnit, Recorder, Any]] = {}
         self.errors: list[str] = []  # internal errors caught in callbacks (never raised)
+        self._fast: tuple[Callable[..., Any], Callable[..., Any]] | None = None
         self.lock = threading.RLock()
 
     # -- installation ----------------------------------------------------------------------
     def _events(self) -> list[tuple[int, Callable[..., Any]]]:
         E = sys.monitoring.events
-        return [(E.PY_START, self._on_start), (E.PY_RESUME, self._on_resume),
-                (E.PY_THROW, self._on_throw), (E.PY_RETURN, self._on_return),
+        if self._fast is None:
+            self._fast = self._fast_callbacks()
+        on_start, on_return = self._fast
+        return [(E.PY_START, on_start), (E.PY_RESUME, self._on_resume),
+                (E.PY_THROW, self._on_throw), (E.PY_RETURN, on_return),
                 (E.PY_YIELD, self._on_yield), (E.PY_UNWIND, self._on_unwind),
                 (E.RAISE, self._on_raise), (E.LINE, self._on_line)]
 
@@ -186,10 +201,74 @@ class MonitoringBackend:
         sys.monitoring.set_events(self.tool, events)
 
     # -- callbacks: keep them short, they run on every traced call ---------------------------
-    def _on_start(self, code: types.CodeType, offset: int) -> Any:
+    def _fast_callbacks(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """PY_START and PY_RETURN, as closures over the dicts they use.
+
+        These run on every traced call. With one session on the code object (the usual case)
+        the admission checks and the record are written out right here, with no further
+        Python call: each one costs about as much as all the checks together.
+        """
+        hooks_get = self.hooks.get
+        tokens = self.tokens
+        tokens_pop = tokens.pop
+        clock = perf_counter_ns
+        scalars = SCALARS
+        slow_start = self._on_start
+        slow_end = self._end
+
+        def on_start(code: types.CodeType, offset: int) -> Any:
+            hooks = hooks_get(id(code))
+            rec = hooks.rec if hooks is not None else None
+            if rec is None or not rec.fast:
+                return slow_start(code, _getframe(1))
+            tid = get_ident()
+            if tid not in rec.thread_names and not rec.register_thread(tid):
+                rec.skipped["thread_limit"].inc()
+                return None
+            q = rec.queue
+            if len(q) >= rec.capacity:  # the buffer, or what this second still allows
+                rec.full(rec.skipped)
+                return None
+            frame = _getframe(1)
+            if hooks.args_first:  # at PY_START a plain function's locals are its arguments
+                values = tuple(frame.f_locals.values())
+            else:
+                values = tuple(map(frame.f_locals.get, hooks.argnames))
+            for v in values:
+                if type(v) not in scalars or type(v) is str and len(v) > rec.max_str:
+                    values = rec.capture(values)
+                    break
+            entry = (ENTRY, hooks.uid, tid, clock(), values)
+            q.append(entry)
+            tokens[id(frame)] = (hooks, entry)
+            return None
+
+        def on_return(code: types.CodeType, offset: int, value: Any) -> Any:
+            token = tokens_pop(id(_getframe(1)), None)
+            if token is None:
+                return None
+            hooks, entry = token
+            rec = hooks.rec if hooks is not None else None
+            if rec is None or type(entry[0]) is not int:  # several sessions, or a thread's
+                return slow_end(token, value, None)
+            t = type(value)
+            if t not in scalars or t is str and len(value) > rec.max_str:
+                value = rec.render_value(value)
+            merged = (CALL, hooks.uid, entry[2], entry[3], entry[4], clock(), value)
+            q = rec.queue
+            # A leaf call becomes one record; check and store are adjacent, calling nothing.
+            if q and q[-1] is entry:
+                q[-1] = merged
+            else:
+                q.append((EXIT, hooks.uid, entry[2], merged[5], value, entry[3]))
+            return None
+
+        return on_start, on_return
+
+    def _on_start(self, code: types.CodeType, frame: types.FrameType) -> Any:
+        """The general case: several sessions on one code object, sampling, held capture."""
         hooks = self.hooks.get(id(code))
         if hooks is not None:
-            frame = _getframe(1)
             try:
                 token = hooks.enter(tuple(map(frame.f_locals.get, hooks.argnames)))
             except Exception as exc:  # never into the user's program
@@ -198,34 +277,29 @@ class MonitoringBackend:
                 # The hooks that made the token end the call, even if the plan changed since.
                 self.tokens[id(frame)] = (hooks, token)
         elif self.threads:
-            self._thread_start(code)
+            self._thread_start(frame)
         return None
 
-    def _on_return(self, code: types.CodeType, offset: int, value: Any) -> Any:
-        pair = self.tokens.pop(id(_getframe(1)), None)
-        if pair is not None:
-            hooks, token = pair
-            try:
-                if hooks is None:
-                    self._thread_end(token, value, None)
-                else:
-                    hooks.leave(token, value)
-            except Exception as exc:
-                return self._internal_error(exc)
+    def _end(self, pair: Any, value: Any, exc: BaseException | None) -> Any:
+        hooks, token = pair[0], pair[1]
+        try:
+            # token: the entry record (one session), the entries of several sessions, or a
+            # thread target's (time, key, recorder)
+            if hooks is None:
+                self._thread_end(token, value, exc)
+            elif exc is None:
+                hooks.leave(token, value)
+            else:
+                hooks.fail(token, exc)
+        except Exception as error:
+            return self._internal_error(error)
         return None
 
     def _on_unwind(self, code: types.CodeType, offset: int, exc: BaseException) -> Any:
         if self.tokens:
             pair = self.tokens.pop(id(_getframe(1)), None)
             if pair is not None:
-                hooks, token = pair
-                try:
-                    if hooks is None:
-                        self._thread_end(token, None, exc)
-                    else:
-                        hooks.fail(token, exc)
-                except Exception as error:
-                    return self._internal_error(error)
+                return self._end(pair, None, exc)
         return None
 
     def _internal_error(self, exc: Exception) -> None:
@@ -310,11 +384,10 @@ class MonitoringBackend:
             self._refresh_global()
             self._release_tool()
 
-    def _thread_start(self, code: types.CodeType) -> None:
+    def _thread_start(self, frame: types.FrameType) -> None:
         entry = self.threads.get(get_ident())
         if entry is None:
             return
-        frame = _getframe(2)
         if frame.f_globals.get("__name__", "").startswith("scopeline.engine"):
             return
         unit, rec, gate = entry
@@ -324,7 +397,7 @@ class MonitoringBackend:
         t = perf_counter_ns()
         key = dynamic_key(frame, rec)
         rec.queue.append((ENTRY, key, tid, t, frame_arguments(frame, rec)))
-        self.tokens[id(frame)] = (None, (t, key, rec))
+        self.tokens[id(frame)] = (None, (t, key, rec))  # hooks None: a thread target's call
 
     def _thread_end(self, token: Any, value: Any, exc: BaseException | None) -> None:
         t0, key, rec = token

@@ -5,9 +5,10 @@ a few comparisons, a clock read, one ``deque.append`` of a tuple. Values that ca
 (ints, strs, ...) are kept as they are and rendered later by the drain; anything mutable is
 rendered at once, so a record shows the value as it was at that moment.
 
-The events-per-second limit is enforced with a sequence number: the flusher opens a window
-every second by moving ``limit_seq`` to "now + max_events_per_second", and the hot path only
-compares the next sequence number against it.
+The events-per-second limit costs the hot path nothing: it is folded into the buffer's
+capacity. Each drain counts what was admitted in the current one-second window, and sets the
+capacity to what the window still allows (or the buffer size, if smaller); a hook that finds
+the buffer "full" counts the skip under the reason the capacity was set for.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from scopeline.engine.saferepr import SafeRepr
 # Record kinds (first item of every raw record tuple).
 ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME, CALL = range(8)
 KIND_NAMES = ("function_entry", "function_exit", "function_exception", "line_execution",
-              "function_exception", "suspend", "resume", "call")  # CALL: stored rows only
+              "function_exception", "suspend", "resume", "call")
+# CALL: a leaf call's entry and exit in one record, (CALL, uid, tid, t0, values, t1, value)
 
 # Kept as they are (immutable, and JSON can hold them): rendered later, off the hot path.
 SCALARS = frozenset({int, float, bool, type(None), str})
@@ -32,21 +34,16 @@ SKIP_REASONS = ("sampling", "rate_limit", "buffer_full", "thread_limit", "memory
                 "paused")
 
 
-class Rendered(tuple[str]):
-    """A value rendered to its bounded repr at capture time: ``(repr,)``.
+Rendered = tuple[str]
 
-    A 1-tuple, so that a stored row tells it apart from a kept ``str`` with no extra work: JSON
-    writes it as ``["repr"]`` while a kept string stays a string.
+
+def rendered(text: str) -> Rendered:
+    """A value rendered to its bounded repr at capture time: the 1-tuple ``(repr,)``.
+
+    Kept values are never tuples, so a stored row tells the two apart with no marker, in any
+    serialization (JSON writes ``["repr"]``, marshal keeps the tuple).
     """
-
-    __slots__ = ()
-
-    def __new__(cls, text: str) -> Rendered:
-        return tuple.__new__(cls, (text,))
-
-    @property
-    def text(self) -> str:
-        return self[0]
+    return (text,)
 
 
 class Counter:
@@ -67,7 +64,7 @@ class Counter:
 class Limits:
     sampling_rate: float = 1.0
     max_events_per_second: int = 100_000
-    buffer_size: int = 65_536
+    buffer_size: int = 200_000
     max_traced_threads: int = 64
     memory_limit_mb: int = 256
     cpu_threshold_percent: int = 80
@@ -84,19 +81,21 @@ class Recorder:
         self.on = True  # False while capture is held back (memory limit)
         self.off_reason = "memory_limit"
         self.rate = limits.sampling_rate  # the effective rate: may step below the configured one
-        self.capacity = limits.buffer_size
+        self.fast = self.rate >= 1.0  # on, and no sampling: the hooks' one-attribute check
         self.max_eps = limits.max_events_per_second
-        self.seq_next: Callable[[], int] = itertools.count().__next__
-        self.window_start_seq = 0
-        self.limit_seq = self.max_eps
+        self.window_count = 0  # admitted (drained) in the current one-second window
+        self.window_skipped0 = 0
         self.windows_over_limit = 0
         self.over_limit_noted = False
+        self.capacity = 0
+        self.full_reason = "buffer_full"
         self.thread_names: dict[int, str] = {}
         self.refused_threads: set[int] = set()
         # why things were skipped -> counter; a skipped call counts once per event kind it hides
         self.skipped: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
         self.skipped_lines: dict[str, Counter] = {k: Counter() for k in SKIP_REASONS}
         self.log: list[str] = []
+        self._set_capacity()
         self.max_str = 200  # longer strings are rendered (bounded) at capture time
         self.dynamic: dict[int, str] = {}
         self.new_dynamic: dict[str, Any] = {}
@@ -110,7 +109,7 @@ class Recorder:
     def capture(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         render = self.saferepr
         keep = self.keep
-        return tuple(v if keep(v) else Rendered(render(v)) for v in values)
+        return tuple(v if keep(v) else rendered(render(v)) for v in values)
 
     def capture_mapping(self, names: tuple[str, ...], mapping: dict[str, Any]) -> dict[str, Any]:
         render = self.saferepr
@@ -119,11 +118,11 @@ class Recorder:
         for name in names or mapping:
             if name in mapping:
                 v = mapping[name]
-                out[name] = v if keep(v) else Rendered(render(v))
+                out[name] = v if keep(v) else rendered(render(v))
         return out
 
     def render_value(self, value: Any) -> Any:
-        return value if self.keep(value) else Rendered(self.saferepr(value))
+        return value if self.keep(value) else rendered(self.saferepr(value))
 
     def dynamic_key(self, code: Any, module: str) -> str:
         """A short stored name for a function a thread target ran (named once per session)."""
@@ -155,31 +154,56 @@ class Recorder:
         self.thread_names[tid] = threading.current_thread().name
         return True
 
-    def limit_reached(self) -> None:
-        self.skipped["rate_limit"].inc()
-        if not self.over_limit_noted:
+    def full(self, counters: dict[str, Counter]) -> None:
+        """A hook found the buffer at capacity: count why, and say so once per window."""
+        reason = self.full_reason
+        counters[reason].inc()
+        if reason == "rate_limit" and not self.over_limit_noted:
             self.over_limit_noted = True
             self.windows_over_limit += 1
             if self.windows_over_limit <= 3:
                 self.note(f"max_events_per_second={self.max_eps} reached: skipping (and "
                           "counting) events for the rest of this second, then sampling down")
 
+    def _set_capacity(self) -> None:
+        allowed = max(0, self.max_eps - self.window_count)
+        buffer = self.limits.buffer_size
+        self.capacity = min(buffer, allowed)
+        self.full_reason = "rate_limit" if allowed < buffer else "buffer_full"
+
+    def _total_skipped(self) -> int:
+        return sum(c.value for c in self.skipped.values())
+
     def roll_window(self) -> None:
         """Called by the flusher once a second: open a new window, adapt the sampling rate."""
-        start = self.seq_next()
-        seen = start - self.window_start_seq
+        skipped = self._total_skipped()
+        attempted = self.window_count + len(self.queue) + skipped - self.window_skipped0
         configured = self.limits.sampling_rate
-        if seen > self.max_eps:
-            new_rate = max(0.001, min(configured, self.rate * self.max_eps / seen))
+        if attempted > self.max_eps and self.over_limit_noted:
+            new_rate = max(0.001, min(configured, self.rate * self.max_eps / attempted))
             if new_rate < self.rate:
-                self.note(f"event rate {seen}/s over max_events_per_second={self.max_eps}: "
-                          f"sampling down to {new_rate:.3f}")
-            self.rate = new_rate
-        elif self.rate < configured and seen < self.max_eps // 2:
-            self.rate = min(configured, self.rate * 2)
-        self.window_start_seq = start
-        self.limit_seq = start + self.max_eps
+                self.note(f"event rate {attempted}/s over max_events_per_second={self.max_eps}:"
+                          f" sampling down to {new_rate:.3f}")
+            self.set_effective_rate(new_rate)
+        elif self.rate < configured and attempted < self.max_eps // 2:
+            self.set_effective_rate(min(configured, self.rate * 2))
+        self.window_count = 0
+        self.window_skipped0 = skipped
         self.over_limit_noted = False
+        self._set_capacity()
+
+    def hold(self, reason: str) -> None:
+        self.off_reason = reason
+        self.on = False
+        self.fast = False
+
+    def release(self) -> None:
+        self.on = True
+        self.fast = self.rate >= 1.0
+
+    def set_effective_rate(self, rate: float) -> None:
+        self.rate = rate
+        self.fast = self.on and rate >= 1.0
 
     def skip(self, reason: str) -> None:
         self.skipped[reason].inc()
@@ -196,14 +220,21 @@ class Recorder:
 
     def set_sampling_rate(self, rate: float) -> None:
         self.limits.sampling_rate = rate
-        self.rate = rate
+        self.set_effective_rate(rate)
 
     def set_max_events_per_second(self, max_eps: int) -> None:
         self.max_eps = self.limits.max_events_per_second = max_eps
-        self.limit_seq = self.window_start_seq + max_eps
+        self._set_capacity()
+
+    def set_buffer_size(self, size: int) -> None:
+        self.limits.buffer_size = size
+        self._set_capacity()
 
     def drain(self, limit: int | None = None) -> list[tuple[Any, ...]]:
         q = self.queue
         n = len(q) if limit is None else min(limit, len(q))
         pop = q.popleft
-        return [pop() for _ in range(n)]
+        records = [pop() for _ in range(n)]
+        self.window_count += n
+        self._set_capacity()
+        return records

@@ -164,18 +164,17 @@ class SettraceBackend:
             codeswap.trim_wrapper_frame(exc, holder[0])
             fail(token, exc)
 
-        inline = None
+        fast = None
         calls = [(u, r) for u, r in subs if u.calls]
         if len(calls) == 1 and not wants_trace:
             unit, rec = calls[0]
-            # Strings are kept only when short, so they take the render_value path.
-            inline = {"append": rec.queue.append, "uid": unit.uid, "ident": get_ident,
-                      "clock": perf_counter_ns, "scalars": SCALARS - {str},
-                      "render": rec.render_value}
-        swap = codeswap.make_swap(func, enter, leave, fail_trimmed, original=code,
-                                  inline_leave=inline)
+            # Strings are kept only when short, so the inline check leaves them to render.
+            fast = {"rec": rec, "queue": rec.queue, "names": rec.thread_names, "uid": unit.uid,
+                    "ident": get_ident, "clock": perf_counter_ns, "scalars": SCALARS - {str},
+                    "capture": rec.capture, "render": rec.render_value}
+        swap = codeswap.make_swap(func, enter, leave, fail_trimmed, original=code, fast=fast)
         holder.append(swap.wrapper)
-        func.__code__ = swap.wrapper
+        swap.install()
         self.swaps[code] = swap
         if any(u.wants_lines for u, _ in subs):
             self.lines.pin_running_frames(code)
