@@ -70,7 +70,16 @@ class TraceSession:
                                                "function object to hook on Python 3.11)")
                             self.skipped_units.append(unit)
                             continue
-                    self.backend.add(unit, self.recorder)
+                    try:
+                        self.backend.add(unit, self.recorder)
+                    except ScopelineError as exc:
+                        # One function of a module that cannot be hooked (an async generator
+                        # on 3.11, say) must not cost the module's other functions.
+                        if not (unit.meta.get("from_module") and exc.code == "mode_unavailable"):
+                            raise
+                        self.recorder.note(f"{unit.display} skipped: {exc.message}")
+                        self.skipped_units.append(unit)
+                        continue
                     done.append(unit)
                 for tunit in self.thread_units:
                     self.backend.add_thread(tunit, self.recorder)

@@ -96,3 +96,14 @@ def test_prod_environment_samples_by_default(monkeypatch):
             rs.hot(i)
     kept = session.stats()["captured"]["function_entry"]
     assert 200 < kept < 1_000  # prod samples 10%
+
+
+def test_max_items_and_max_depth_bound_captured_containers():
+    config.update_config("unified.values.max_items", 3)
+    config.update_config("unified.values.max_depth", 1)
+    with scopeline.trace(rs.count) as session:
+        rs.count([1, 2, 3, 4, 5, 6], [[1, [2]]])
+    (entry,) = by_type(list(session.events()), "function_entry")
+    rest = entry.data["arguments"]["items"]
+    assert "4" not in rest and "..." in rest  # three items, then an ellipsis
+    assert "[2]" not in rest  # nothing below depth 1

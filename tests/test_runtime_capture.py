@@ -168,3 +168,20 @@ def test_nested_function_by_name(backend_name):
         rs.make_counter()(3)
     (exit_,) = by_type(list(session.events()), "function_exit")
     assert exit_.data["return_value"] == "3"
+
+
+def test_a_module_target_skips_only_what_cannot_be_hooked_and_says_so(backend_name):
+    with scopeline.trace("runtime_sample") as session:
+        assert rs.hot(1) == 2
+
+        async def consume():
+            return [i async for i in rs.ticks(2)]
+
+        assert asyncio.run(consume()) == [0, 1]
+    names = {e.function for e in by_type(list(session.events()), "function_exit")}
+    assert "hot" in names
+    log = " ".join(session.to_meta()["log"])
+    if backend_name == "sys.settrace":
+        assert "ticks skipped" in log and "make_counter.<locals>.bump" in log
+    else:
+        assert "ticks" in names and "skipped" not in log

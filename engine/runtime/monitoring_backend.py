@@ -47,7 +47,22 @@ _getframe = sys._getframe
 get_ident = threading.get_ident
 
 
-@dataclass
+class _Orphan:
+    """Ends a call whose code was unhooked while it ran: the session still gets its end."""
+
+    def __init__(self, rec: Recorder, uid: int) -> None:
+        self.rec, self.uid = rec, uid
+
+    def leave(self, entry: Any, value: Any) -> None:
+        self.rec.queue.append((EXIT, self.uid, entry[2], perf_counter_ns(),
+                               self.rec.render_value(value), entry[3]))
+
+    def fail(self, entry: Any, exc: BaseException) -> None:
+        self.rec.queue.append((EXCEPTION, self.uid, entry[2], perf_counter_ns(),
+                               render_exception(self.rec, exc), entry[3]))
+
+
+@dataclass(slots=True)
 class CodeHooks:
     """Everything hooked on one code object, for all sessions tracing it."""
 
@@ -64,6 +79,9 @@ class CodeHooks:
     rec: Recorder | None = None
     uid: int = 0
     args_first: bool = False  # no cell or free variables: f_locals holds just the arguments
+    names: dict[int, str] = field(default_factory=dict)  # the recorder's, read without a hop
+    queue: Any = None
+    max_str: int = 200
 
 
 def claim_tool_id() -> int:
@@ -103,7 +121,9 @@ def combine(subs: list[tuple[Unit, Recorder]]) -> CodeHooks:
     hooks.wanted_lines = frozenset().union(*(w for w, _ in lines))
     callers = [(u, r) for u, r in subs if u.calls]
     if len(callers) == 1:
-        hooks.uid, hooks.rec = callers[0][0].uid, callers[0][1]
+        rec = callers[0][1]
+        hooks.uid, hooks.rec = callers[0][0].uid, rec
+        hooks.names, hooks.queue, hooks.max_str = rec.thread_names, rec.queue, rec.max_str
     code = subs[0][0].code
     hooks.args_first = not (code.co_cellvars or code.co_freevars)
     return hooks
@@ -222,10 +242,10 @@ class MonitoringBackend:
             if rec is None or not rec.fast:
                 return slow_start(code, _getframe(1))
             tid = get_ident()
-            if tid not in rec.thread_names and not rec.register_thread(tid):
+            if tid not in hooks.names and not rec.register_thread(tid):
                 rec.skipped["thread_limit"].inc()
                 return None
-            q = rec.queue
+            q = hooks.queue
             if len(q) >= rec.capacity:  # the buffer, or what this second still allows
                 rec.full(rec.skipped)
                 return None
@@ -234,33 +254,33 @@ class MonitoringBackend:
                 values = tuple(frame.f_locals.values())
             else:
                 values = tuple(map(frame.f_locals.get, hooks.argnames))
+            max_str = hooks.max_str
             for v in values:
-                if type(v) not in scalars or type(v) is str and len(v) > rec.max_str:
+                if type(v) not in scalars or type(v) is str and len(v) > max_str:
                     values = rec.capture(values)
                     break
             entry = (ENTRY, hooks.uid, tid, clock(), values)
             q.append(entry)
-            tokens[id(frame)] = (hooks, entry)
+            tokens[id(frame)] = (rec, entry)  # a recorder first: this path's token
             return None
 
         def on_return(code: types.CodeType, offset: int, value: Any) -> Any:
             token = tokens_pop(id(_getframe(1)), None)
             if token is None:
                 return None
-            hooks, entry = token
-            rec = hooks.rec if hooks is not None else None
-            if rec is None or type(entry[0]) is not int:  # several sessions, or a thread's
+            rec, entry = token
+            if type(rec) is not Recorder:  # several sessions, or a thread target's call
                 return slow_end(token, value, None)
             t = type(value)
             if t not in scalars or t is str and len(value) > rec.max_str:
                 value = rec.render_value(value)
-            merged = (CALL, hooks.uid, entry[2], entry[3], entry[4], clock(), value)
+            merged = (CALL, entry[1], entry[2], entry[3], entry[4], clock(), value)
             q = rec.queue
             # A leaf call becomes one record; check and store are adjacent, calling nothing.
             if q and q[-1] is entry:
                 q[-1] = merged
             else:
-                q.append((EXIT, hooks.uid, entry[2], merged[5], value, entry[3]))
+                q.append((EXIT, entry[1], entry[2], merged[5], value, entry[3]))
             return None
 
         return on_start, on_return
@@ -282,6 +302,8 @@ class MonitoringBackend:
 
     def _end(self, pair: Any, value: Any, exc: BaseException | None) -> Any:
         hooks, token = pair[0], pair[1]
+        if type(hooks) is Recorder:  # made by the fast path: its hooks are the entry's code's
+            hooks = self._hooks_of_uid(hooks, token[1])
         try:
             # token: the entry record (one session), the entries of several sessions, or a
             # thread target's (time, key, recorder)
@@ -294,6 +316,12 @@ class MonitoringBackend:
         except Exception as error:
             return self._internal_error(error)
         return None
+
+    def _hooks_of_uid(self, rec: Recorder, uid: int) -> Any:
+        for hooks in self.hooks.values():
+            if hooks.rec is rec and hooks.uid == uid:
+                return hooks
+        return _Orphan(rec, uid)
 
     def _on_unwind(self, code: types.CodeType, offset: int, exc: BaseException) -> Any:
         if self.tokens:
