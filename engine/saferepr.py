@@ -10,8 +10,9 @@ placeholder is returned instead:
 * ``<ClassName object>``              repr disabled: ``__repr__ = None`` or ``disabled_types``
 * ``<...>``                           a capture nested inside another safe repr (re-entrancy)
 
-A type that failed or timed out is remembered (per instance, bounded) and gets its placeholder
-again without its ``__repr__`` being called.  ``KeyboardInterrupt`` is the one exception that
+A type whose ``__repr__`` timed out or recursed without end is remembered (per instance,
+bounded) and gets its placeholder again without its ``__repr__`` being called; one that raised
+is tried again next time (it often fails only while its object is being built).  ``KeyboardInterrupt`` is the one exception that
 propagates: it is the user's Ctrl-C, which would have hit their program at this point anyway;
 swallowing it would make the program impossible to interrupt.  ``SystemExit`` raised by a
 ``__repr__`` is swallowed: without us that ``__repr__`` would not have run at all.
@@ -43,6 +44,7 @@ _PLAIN = frozenset({float, complex, bool, type(None), range, slice, type(...)})
 # C __repr__ implementations that cannot run user code: no deadline needed.
 _LEAF_REPRS = frozenset(id(t.__repr__) for t in (object, type, FunctionType, BuiltinFunctionType,
                                                  CodeType))
+_object_repr = object.__repr__
 # type.__name__ read through the C descriptor: a metaclass cannot intercept it.
 _type_name: Callable[[type], str] = type.__dict__["__name__"].__get__
 
@@ -360,6 +362,8 @@ class SafeRepr(reprlib.Repr):
         rep = getattr(cls, "__repr__", None)
         if rep is None or cls in self.disabled_types:
             return f"<{name} object>"
+        if rep is _object_repr:  # the default: short, without the module path
+            return _fit(f"<{name} object at {id(x):#x}>", self.maxother)
         if id(rep) in _LEAF_REPRS:
             return _fit(repr(x), self.maxother)
         deadline = _state.deadline
@@ -376,9 +380,13 @@ class SafeRepr(reprlib.Repr):
                 return placeholder  # mostly others' time: don't remember this type
         except BaseException as exc:
             placeholder = self._failure(exc, cls)
+            if not isinstance(exc, RecursionError):
+                # A repr that raises is cheap to try again, and often fails only for a while:
+                # `self` captured on entry to __init__, before its attributes exist.
+                return placeholder
         else:  # str.__str__: a str subclass must not run its own __len__/__getitem__ in _fit
             return _fit(str.__str__(s), self.maxother)
-        self._remember(cls, placeholder)
+        self._remember(cls, placeholder)  # slow or runaway: not called again
         return placeholder
 
     def _failure(self, exc: BaseException, cls: type) -> str:

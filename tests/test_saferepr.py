@@ -61,13 +61,27 @@ def test_scalars_match_builtin_repr() -> None:
         assert sr.repr(v) == repr(v)
 
 
-def test_raising_repr_gives_placeholder_and_is_remembered() -> None:
+def test_raising_repr_gives_placeholder_and_is_tried_again_next_time() -> None:
     sr = SafeRepr()
     Boom.calls = 0
     assert sr(Boom()) == "<repr failed: ValueError: boom>"
     assert sr([1, Boom()]) == "[1, <repr failed: ValueError: boom>]"
-    assert Boom.calls == 1  # the type was remembered: __repr__ not called again
-    assert Boom in sr.failed_types()
+    assert Boom.calls == 2  # not remembered: a raising repr is cheap to try again
+    assert Boom not in sr.failed_types()
+
+
+def test_self_captured_before_init_does_not_spoil_later_instances() -> None:
+    class Point:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+        def __repr__(self) -> str:
+            return f"Point({self.x})"
+
+    sr = SafeRepr()
+    half_built = Point.__new__(Point)  # what a hook sees on entry to __init__
+    assert sr(half_built).startswith("<repr failed: AttributeError")
+    assert sr(Point(3)) == "Point(3)"
 
 
 def test_failure_message_is_bounded_and_str_may_fail_too() -> None:
