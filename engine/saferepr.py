@@ -12,10 +12,11 @@ placeholder is returned instead:
 
 A type whose ``__repr__`` timed out or recursed without end is remembered (per instance,
 bounded) and gets its placeholder again without its ``__repr__`` being called; one that raised
-is tried again next time (it often fails only while its object is being built).  ``KeyboardInterrupt`` is the one exception that
-propagates: it is the user's Ctrl-C, which would have hit their program at this point anyway;
-swallowing it would make the program impossible to interrupt.  ``SystemExit`` raised by a
-``__repr__`` is swallowed: without us that ``__repr__`` would not have run at all.
+is tried again next time (it often fails only while its object is being built).
+``KeyboardInterrupt`` is the one exception that propagates: it is the user's Ctrl-C, which
+would have hit their program at this point anyway; swallowing it would make the program
+impossible to interrupt.  ``SystemExit`` raised by a ``__repr__`` is swallowed: without us
+that ``__repr__`` would not have run at all.
 """
 
 from __future__ import annotations
