@@ -214,6 +214,15 @@ def original_code(code: types.CodeType) -> types.CodeType:
     return _originals.get(id(code), code)
 
 
+def register_stand_in(stand_in: types.CodeType, original: types.CodeType) -> None:
+    """``stand_in`` (a wrapper, or instrumented code) now runs in place of ``original``."""
+    _originals[id(stand_in)] = original
+
+
+def unregister_stand_in(stand_in: types.CodeType) -> None:
+    _originals.pop(id(stand_in), None)
+
+
 @dataclass
 class Swap:
     """A function whose code is swapped; ``install``/``restore`` do and undo it exactly."""
@@ -224,13 +233,13 @@ class Swap:
     clone: types.FunctionType
 
     def install(self) -> None:
-        _originals[id(self.wrapper)] = self.original
+        register_stand_in(self.wrapper, self.original)
         self.function.__code__ = self.wrapper
 
     def restore(self) -> None:
         if self.function.__code__ is self.wrapper:
             self.function.__code__ = self.original
-        _originals.pop(id(self.wrapper), None)
+        unregister_stand_in(self.wrapper)
 
 
 def make_swap(

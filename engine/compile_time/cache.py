@@ -1,0 +1,57 @@
+"""Instrumentation results cached in tinydb, keyed by the source's hash and the plan.
+
+What is stored is the rewritten source, its probe sites and the compiled module code *before*
+the hooks are bound (marshal, base64): binding happens at load. Entries older than
+``compile_time.compilation.plan_cache_ttl_seconds`` are ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import marshal
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+from scopeline.engine import config
+from scopeline.engine.store import AtomicJSONStorage, default_data_dir
+from tinydb import Query, TinyDB
+
+
+def cache_key(source: str, plan: Any) -> str:
+    digest = hashlib.sha256(source.encode("utf-8"))
+    digest.update(json.dumps(plan, sort_keys=True, default=repr).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def plan_store_path() -> Path:
+    configured = config.get_with_fallback("compile_time.compilation.plan_storage_path", "")
+    return Path(configured).expanduser() if configured else default_data_dir() / "plans"
+
+
+class PlanCache:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or plan_store_path()
+        self.db = TinyDB(str(self.folder / "plans.json"), storage=AtomicJSONStorage)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        rows = self.db.search(Query().key == key)
+        if not rows:
+            return None
+        ttl = config.get_with_fallback("compile_time.compilation.plan_cache_ttl_seconds", 3600)
+        if ttl and time.time() - rows[0]["created"] > ttl:
+            return None  # too old: the caller instruments again and replaces it
+        return dict(rows[0])
+
+    def put(self, key: str, source: str, sites: list[dict[str, Any]],
+            code: types.CodeType) -> None:
+        row = {"key": key, "created": time.time(), "source": source, "sites": sites,
+               "code": base64.b64encode(marshal.dumps(code)).decode("ascii")}
+        self.db.upsert(row, Query().key == key)
+
+    @staticmethod
+    def code_of(row: dict[str, Any]) -> types.CodeType:
+        return marshal.loads(base64.b64decode(row["code"]))

@@ -1,0 +1,89 @@
+"""The hooks object that injected probes call, recording into a session's Recorder.
+
+Injected code calls these with a probe's site id; each call appends one raw record in the
+same format the runtime hooks use, so the drain, the store and the reader treat both sources
+alike. Every method returns quickly and never raises into the user's program.
+"""
+
+from __future__ import annotations
+
+import threading
+from time import perf_counter_ns
+from typing import Any
+
+from scopeline.engine.runtime.hooks import render_exception
+from scopeline.engine.runtime.recorder import (
+    ENTRY,
+    EXCEPTION,
+    EXIT,
+    LINE,
+    SCALARS,
+    Recorder,
+)
+
+ASSIGN, EXPRESSION, CUSTOM = 8, 9, 10  # record kinds only injected code produces
+get_ident = threading.get_ident
+
+
+class RecordingHooks:
+    """``sites`` maps a probe's site id to the session's unit id of its function."""
+
+    def __init__(self, recorder: Recorder, sites: dict[int, int]) -> None:
+        self.rec = recorder
+        self.sites = sites
+        self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
+
+    def _admit(self) -> int | None:
+        rec = self.rec
+        if not self.enabled or not rec.on:
+            return None
+        tid = get_ident()
+        if tid not in rec.thread_names and not rec.register_thread(tid):
+            return None
+        if len(rec.queue) >= rec.capacity:
+            rec.full(rec.skipped)
+            return None
+        return tid
+
+    def enter(self, site: int, args: dict[str, Any]) -> Any:
+        tid = self._admit()
+        if tid is None:
+            return None
+        values = tuple(self.rec.render_value(v) for v in args.values())
+        entry = (ENTRY, self.sites[site], tid, perf_counter_ns(), values)
+        self.rec.queue.append(entry)
+        return entry
+
+    def exit(self, site: int, token: Any, value: Any) -> Any:
+        if token is not None:
+            self.rec.queue.append((EXIT, token[1], token[2], perf_counter_ns(),
+                                   self.rec.render_value(value), token[3]))
+        return value
+
+    def exception(self, site: int, token: Any, exc: BaseException) -> None:
+        if token is not None:
+            self.rec.queue.append((EXCEPTION, token[1], token[2], perf_counter_ns(),
+                                   render_exception(self.rec, exc), token[3]))
+
+    def line(self, site: int, f_locals: dict[str, Any]) -> None:
+        tid = self._admit()
+        if tid is not None:
+            render = self.rec.render_value
+            self.rec.queue.append((LINE, self.sites[site], tid, perf_counter_ns(), site,
+                                   {k: render(v) for k, v in f_locals.items()}))
+
+    def assign(self, site: int, name: str, value: Any) -> None:
+        tid = self._admit()
+        if tid is not None:
+            self.rec.queue.append((ASSIGN, self.sites[site], tid, perf_counter_ns(), site,
+                                   name, self.rec.render_value(value)))
+
+    def expr(self, site: int, value: Any) -> Any:
+        tid = self._admit()
+        if tid is not None:
+            self.rec.queue.append((EXPRESSION, self.sites[site], tid, perf_counter_ns(), site,
+                                   self.rec.render_value(value)))
+        return value
+
+
+__all__ = ["ASSIGN", "CUSTOM", "EXPRESSION", "SCALARS", "RecordingHooks"]
