@@ -8,10 +8,12 @@ from typing import Any
 from scopeline.engine.drain import decode_value
 from scopeline.engine.events import Event
 from scopeline.engine.runtime.recorder import (
+    ASSIGN,
     CALL,
     ENTRY,
     EXCEPTION,
     EXIT,
+    EXPRESSION,
     KIND_NAMES,
     LINE,
     RAISE,
@@ -24,6 +26,7 @@ class Reader:
     def __init__(self, session_id: str, meta: dict[str, Any]) -> None:
         self.session_id = session_id
         self.units = {str(u["uid"]): u for u in meta.get("units", [])}
+        self.sites = {str(s["site_id"]): s for s in meta.get("sites", [])}
         self.wall0 = meta.get("clock", {}).get("wall0", 0)
         self.perf0 = meta.get("clock", {}).get("perf0", 0)
         self.prefix = session_id[:8]
@@ -88,9 +91,19 @@ class Reader:
             data["exception"] = decode_value(row[4])
             data["propagated"] = False
             line = row[5]
+        elif kind == ASSIGN:  # (.., line, name, value)
+            line = row[4]
+            data["variable_name"] = row[5]
+            data["new_value"] = decode_value(row[6])
+        elif kind == EXPRESSION:  # (.., line, site, value)
+            line = row[4]
+            site = self.sites.get(str(row[5]), {})
+            data["expression"] = site.get("detail", "")
+            data["value"] = decode_value(row[6])
         return Event(
             event_id=event_id, session_id=self.session_id, type=KIND_NAMES[kind],
-            source="runtime", timestamp=self.wall0 + (t - self.perf0), monotonic_time=t,
+            source=info.get("source", "runtime"), timestamp=self.wall0 + (t - self.perf0),
+            monotonic_time=t,
             thread_id=tid, thread_name=self.threads.get(str(tid), str(tid)),
             module=info["module"], function=info["function"], arity=info["arity"],
             file=info["file"], line=line, data=data, call_stack=call_stack,

@@ -17,7 +17,6 @@ from scopeline.engine.runtime.recorder import (
     EXCEPTION,
     EXIT,
     LINE,
-    SCALARS,
     Recorder,
 )
 
@@ -26,9 +25,9 @@ get_ident = threading.get_ident
 
 
 class RecordingHooks:
-    """``sites`` maps a probe's site id to the session's unit id of its function."""
+    """``sites`` maps a probe's site id to (the session's unit id of its function, its line)."""
 
-    def __init__(self, recorder: Recorder, sites: dict[int, int]) -> None:
+    def __init__(self, recorder: Recorder, sites: dict[int, tuple[int, int]]) -> None:
         self.rec = recorder
         self.sites = sites
         self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
@@ -50,7 +49,7 @@ class RecordingHooks:
         if tid is None:
             return None
         values = tuple(self.rec.render_value(v) for v in args.values())
-        entry = (ENTRY, self.sites[site], tid, perf_counter_ns(), values)
+        entry = (ENTRY, self.sites[site][0], tid, perf_counter_ns(), values)
         self.rec.queue.append(entry)
         return entry
 
@@ -69,21 +68,24 @@ class RecordingHooks:
         tid = self._admit()
         if tid is not None:
             render = self.rec.render_value
-            self.rec.queue.append((LINE, self.sites[site], tid, perf_counter_ns(), site,
+            uid, line = self.sites[site]
+            self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
                                    {k: render(v) for k, v in f_locals.items()}))
 
     def assign(self, site: int, name: str, value: Any) -> None:
         tid = self._admit()
         if tid is not None:
-            self.rec.queue.append((ASSIGN, self.sites[site], tid, perf_counter_ns(), site,
-                                   name, self.rec.render_value(value)))
+            uid, line = self.sites[site]
+            self.rec.queue.append((ASSIGN, uid, tid, perf_counter_ns(), line, name,
+                                   self.rec.render_value(value)))
 
     def expr(self, site: int, value: Any) -> Any:
         tid = self._admit()
         if tid is not None:
-            self.rec.queue.append((EXPRESSION, self.sites[site], tid, perf_counter_ns(), site,
+            uid, line = self.sites[site]
+            self.rec.queue.append((EXPRESSION, uid, tid, perf_counter_ns(), line, site,
                                    self.rec.render_value(value)))
         return value
 
 
-__all__ = ["ASSIGN", "CUSTOM", "EXPRESSION", "SCALARS", "RecordingHooks"]
+__all__ = ["CUSTOM", "RecordingHooks"]

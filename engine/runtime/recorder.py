@@ -23,9 +23,11 @@ from typing import Any
 from scopeline.engine.saferepr import SafeRepr
 
 # Record kinds (first item of every raw record tuple).
-ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME, CALL = range(8)
+ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME, CALL, ASSIGN, EXPRESSION, CUSTOM = range(11)
 KIND_NAMES = ("function_entry", "function_exit", "function_exception", "line_execution",
-              "function_exception", "suspend", "resume", "call")
+              "function_exception", "suspend", "resume", "call", "variable_assignment",
+              "expression_evaluation", "custom")
+# ASSIGN, EXPRESSION, CUSTOM: only injected (compile-time) probes make them
 # CALL: a leaf call's entry and exit in one record, (CALL, uid, tid, t0, values, t1, value)
 
 # Kept as they are (immutable, and JSON can hold them): rendered later, off the hot path.
