@@ -55,6 +55,10 @@ def trace(target: Any, **options: Any) -> TraceSession:
             mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,
             units=units, thread_units=thread_units, recorder=recorder, backend=get_backend(),
             store=_store())
+        if decision.mode == "compile_time":
+            from scopeline.engine.compile_time.backend import CompileTimeInjector
+
+            session.injector = CompileTimeInjector()
         session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 50_000)
         if _enabled:
             session.install()

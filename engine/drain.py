@@ -22,7 +22,8 @@ def unit_table(units: list[Unit]) -> list[dict[str, Any]]:
     """What a reader needs to name a static unit's events (saved with the session)."""
     return [{"uid": u.uid, "module": u.module, "function": u.qualname, "file": u.file,
              "first_line": u.first_line, "argnames": list(u.argnames), "arity": u.arity,
-             "generator": bool(u.code.co_flags & 0xA0)} for u in units]
+             "generator": bool(u.code.co_flags & 0xA0),
+             "source": u.meta.get("source", "runtime")} for u in units]
 
 
 class Drain:

@@ -35,14 +35,28 @@ def _unavailable(mode: str, why: str) -> ScopelineError:
                      "exceptions and lines with locals without changing your code."])
 
 
+def injection_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("scopeline.engine.instrument") is not None
+
+
 def resolve_mode(target: Any, opts: TraceOptions) -> ModeDecision:
     requested = opts.mode
     if requested == "auto":
         requested = config.get_with_fallback("unified.default_mode", "auto")
     if opts.force_compile_time:
-        raise _unavailable("compile_time", "force_compile_time was set")
+        requested = "compile_time"
+    if requested == "compile_time" and injection_available():
+        from scopeline.engine.compile_time.backend import REASON
+
+        why = "force_compile_time was set" if opts.force_compile_time else \
+            "compile-time mode was asked for"
+        return ModeDecision("compile_time", 1.0, f"{why}: {REASON}", alternatives=["runtime"])
     if requested in ("compile_time", "hybrid"):
-        raise _unavailable(requested, "source injection is not built yet")
+        raise _unavailable(requested, "source injection is not built yet"
+                           if requested == "compile_time" else "hybrid correlation is not "
+                           "built yet")
     backend, backend_reason = choose_backend_name()
     if opts.force_runtime:
         reason = "force_runtime was set."

@@ -46,6 +46,8 @@ class TraceSession:
         self.installed = False
         self.pending: list[Unit] = []
         self.skipped_units: list[Unit] = []
+        self.injector: Any = None  # compile-time sessions: a CompileTimeInjector
+        self.runtime_units: list[Unit] = list(units)
         self.lock = threading.RLock()
         self.timer: threading.Timer | None = None
         self.last_capture = time.monotonic()
@@ -59,8 +61,17 @@ class TraceSession:
             needs_function = getattr(self.backend, "needs_function", False)
             self.pending = []
             self.skipped_units = []
+            self.runtime_units = list(self.units)
+            if self.injector is not None:
+                # Injected where it can be; what cannot falls back to runtime hooks below.
+                self.runtime_units = self.injector.install(self.units, self.recorder,
+                                                           self.options)
+                self.compile_time_refs = [u.display for u in self.units
+                                          if u not in self.runtime_units]
+                self.runtime_refs = [u.display for u in self.runtime_units] + [
+                    f"thread:{t.name}" for t in self.thread_units]
             try:
-                for unit in self.units:
+                for unit in self.runtime_units:
                     if needs_function and unit.function is None:
                         if "<locals>" not in unit.qualname:
                             self.pending.append(unit)  # bound once the program defines it
@@ -88,6 +99,8 @@ class TraceSession:
                 # All or nothing: a target that cannot be hooked leaves no hook behind.
                 for item in reversed(done):
                     self._remove_one(item)
+                if self.injector is not None:
+                    self.injector.uninstall()
                 raise
             self.installed = True
 
@@ -110,7 +123,9 @@ class TraceSession:
         with self.lock:
             if not self.installed:
                 return
-            for item in [*self.units, *self.thread_units]:
+            if self.injector is not None:
+                self.injector.uninstall()
+            for item in [*self.runtime_units, *self.thread_units]:
                 if item not in self.pending and item not in self.skipped_units:
                     self._remove_one(item)
             self.installed = False
@@ -188,6 +203,9 @@ class TraceSession:
             "log": list(self.recorder.log),
             "units": unit_table(self.units),
             "clock": self.clock,
+            "sites": list(self.injector.sites) if self.injector is not None else [],
+            "fallbacks": [{"target": u.display, "reason": why}
+                          for u, why in self.injector.fallbacks] if self.injector else [],
         }
 
     def save(self) -> None:
