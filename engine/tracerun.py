@@ -26,6 +26,9 @@ def traced_run(script: str | None, module: str | None, args: list[str], targets:
     resolved = resolve_main_targets(main_targets, program) + list(other_targets)
     module_obj = make_main_module(program)
     session = api.trace(resolved, metadata={"program": program.argv}, **options)
+    if session.injector is not None and program.file in session.injector.module_codes:
+        # Compile-time: the program itself runs as rewritten (its line numbers unchanged).
+        program.code = session.injector.module_codes[program.file]
     binder = MainBinder(session, program.code)
     binder.start()
     try:

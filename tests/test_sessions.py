@@ -87,7 +87,7 @@ def test_timeout_stops_the_session_by_itself():
     assert any("timeout" in note for note in session.to_meta()["log"])
 
 
-@pytest.mark.parametrize("mode", ["compile_time", "hybrid"])
+@pytest.mark.parametrize("mode", ["hybrid"])
 def test_modes_not_built_yet_say_so_with_a_suggestion(mode):
     with pytest.raises(ScopelineError) as err:
         scopeline.trace(rs.hot, mode=mode)

@@ -87,6 +87,14 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    if args.instrumented:
+        from scopeline.engine.cli.instrumented import show_instrumented
+
+        return show_instrumented(args)
+    if not args.session_id:
+        raise ScopelineError("session_not_found", "no session given",
+                             suggestions=["scopeline show latest, or scopeline show ID "
+                                          "(scopeline sessions lists them)."])
     store = Store()
     meta = store.find(args.session_id)
     events = list(store.events(meta["session_id"]))

@@ -44,9 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     sessions = sub.add_parser("sessions", help="list stored sessions")
     sessions.add_argument("--json", action="store_true")
 
-    show = sub.add_parser("show", help="print one stored session's trace tree")
-    show.add_argument("session_id", help="a session id, a unique prefix of one, or 'latest'")
+    show = sub.add_parser("show", help="print one stored session's trace tree, or "
+                                       "--instrumented TARGET: the rewritten function")
+    show.add_argument("session_id", nargs="?",
+                      help="a session id, a unique prefix of one, or 'latest'")
     show.add_argument("--json", action="store_true", help="print the events as JSON")
+    show.add_argument("--instrumented", metavar="TARGET",
+                      help="print TARGET's function as compile-time mode rewrites it")
+    show.add_argument("--granularity", default="function",
+                      choices=["function", "line", "expression", "variable"])
+    show.add_argument("--capture", default="", metavar="a,b")
+    show.add_argument("--lines", default="", metavar="N,M", help="lines to instrument")
 
     why = sub.add_parser("why", help="the mode decision for a target, without running anything")
     why.add_argument("target")

@@ -9,6 +9,7 @@ does not fail the session: its targets fall back to runtime capture, and the ses
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import types
@@ -19,6 +20,7 @@ from scopeline.engine.compile_time.importhook import import_hook
 from scopeline.engine.compile_time.recording import RecordingHooks
 from scopeline.engine.compile_time.swap import InjectedSwap, prepare_swap
 from scopeline.engine.errors import ScopelineError
+from scopeline.engine.instrument import PLACEHOLDER, bind_hooks
 from scopeline.engine.runtime.units import Unit
 
 NAME = "libcst injection"
@@ -64,10 +66,12 @@ class CompileTimeInjector:
         self.planned_modules: list[str] = []
         self.sites: list[dict[str, Any]] = []
         self.fallbacks: list[tuple[Unit, str]] = []
+        # file -> instrumented module code: `scopeline run` executes the program's from here
+        self.module_codes: dict[str, types.CodeType] = {}
 
     def install(self, units: list[Unit], recorder: Any, options: Any) -> list[Unit]:
         """Inject into every unit it can; returns the units that must fall back to runtime."""
-        from scopeline.engine.instrument import InjectionPlan, instrument_source
+        from scopeline.engine.instrument import InjectionPlan
 
         by_file: dict[str, list[Unit]] = defaultdict(list)
         for unit in units:
@@ -83,16 +87,16 @@ class CompileTimeInjector:
                         line for u in group for line in (u.lines or ())),
                     capture_locals=tuple(options.capture_locals),
                     custom_injections=tuple(tuple(c) for c in options.custom_injections))
-                instrumented = instrument_source(source, plan, filename=file)
+                sites, unbound = self._instrumented(source, plan, file)
                 uid_of = {u.qualname: u.uid for u in group}
                 sitemap = {}
-                for site in instrumented.sites:
+                for site in sites:
                     uid = uid_of.get(site.qualname, group[0].uid)
                     sitemap[site.site_id] = (uid, site.line)
                     self.sites.append({"site_id": site.site_id, "kind": site.kind,
                                        "qualname": site.qualname, "line": site.line,
                                        "detail": site.detail})
-                code = instrumented.compile(file, RecordingHooks(recorder, sitemap))
+                code = bind_hooks(unbound, RecordingHooks(recorder, sitemap))
                 self._load(group, code)
                 for unit in group:
                     unit.meta["source"] = "ast"
@@ -104,7 +108,29 @@ class CompileTimeInjector:
                 fallback += group
         return fallback
 
+    @staticmethod
+    def _instrumented(source: str, plan: Any, file: str) -> tuple[list[Any], types.CodeType]:
+        """Probe sites and the compiled module (hooks not bound), from the plan cache when
+        this source was instrumented with this plan before (plan_cache_ttl_seconds)."""
+        from scopeline.engine.compile_time.cache import PlanCache, cache_key
+        from scopeline.engine.instrument import Site, instrument_source
+
+        cache = PlanCache()
+        key = cache_key(source + "\0" + file, dataclasses.asdict(plan))
+        row = cache.get(key)
+        if row is not None:
+            sites = [Site(**{**s, "names": tuple(s["names"])}) for s in row["sites"]]
+            return sites, PlanCache.code_of(row)
+        instrumented = instrument_source(source, plan, filename=file)
+        unbound = instrumented.compile(file, PLACEHOLDER)  # bound to itself: still unbound
+        cache.put(key, instrumented.source, [dataclasses.asdict(s) for s in instrumented.sites],
+                  unbound)
+        return instrumented.sites, unbound
+
     def _load(self, group: list[Unit], code: types.CodeType) -> None:
+        self.module_codes[group[0].file] = code
+        if group[0].module == "__main__":
+            return  # the program about to run: the runner executes the instrumented module
         holders: dict[int, types.FunctionType] = {}
         for unit in group:
             holder = live_holder(unit)

@@ -1,0 +1,65 @@
+"""The runtime side of injected code: the protocol it calls, and a recorder for tests.
+
+Standard library only: this runs inside the user's program.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+
+class InstrumentHooks(Protocol):
+    """What injected code calls; birdseye-style generic hooks, products subscribe to them."""
+
+    def enter(self, site_id: int, args: dict[str, Any]) -> Any: ...
+
+    def exit(self, site_id: int, token: Any, value: Any) -> Any:
+        """Must return ``value`` unchanged: it is the function's return value."""
+        ...
+
+    def exception(self, site_id: int, token: Any, exc: BaseException) -> None: ...
+
+    def line(self, site_id: int, locals: dict[str, Any]) -> None: ...
+
+    def assign(self, site_id: int, name: str, value: Any) -> None: ...
+
+    def expr(self, site_id: int, value: Any) -> Any:
+        """Must return ``value`` unchanged: it replaces the expression in place."""
+        ...
+
+
+class RecordingHooks:
+    """Records every call as a tuple ``(kind, site_id, *payload)``; tokens are call numbers."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def enter(self, site_id: int, args: dict[str, Any]) -> int:
+        with self._lock:
+            self._calls += 1
+            token = self._calls
+        self.events.append(("enter", site_id, token, dict(args)))
+        return token
+
+    def exit(self, site_id: int, token: Any, value: Any) -> Any:
+        self.events.append(("exit", site_id, token, value))
+        return value
+
+    def exception(self, site_id: int, token: Any, exc: BaseException) -> None:
+        self.events.append(("exception", site_id, token, exc))
+
+    def line(self, site_id: int, locals: dict[str, Any]) -> None:
+        self.events.append(("line", site_id, dict(locals)))
+
+    def assign(self, site_id: int, name: str, value: Any) -> None:
+        self.events.append(("assign", site_id, name, value))
+
+    def expr(self, site_id: int, value: Any) -> Any:
+        self.events.append(("expr", site_id, value))
+        return value
+
+    def kinds(self) -> list[str]:
+        return [event[0] for event in self.events]

@@ -1,0 +1,55 @@
+"""Line granularity: the locals at a line, taken just before its statement runs.
+
+    def f(x):                       def f(x):
+        y = x + 1         ->            "@sl:hooks".line(1, locals())  # @sl:2
+                                        y = x + 1
+
+``locals()`` holds only the names bound at that point. A filter (capture_locals) is applied in
+a lambda, never in a comprehension written in the function: the lambda's own scope cannot
+disturb the user's names on any Python version.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .base import Pass, injected_line, is_docstring, is_injected
+from .plan import PLACEHOLDER
+
+
+def locals_expression(names: tuple[str, ...]) -> str:
+    if not names:
+        return "locals()"
+    wanted = "(" + "".join(f"{name!r}, " for name in names) + ")"
+    return f"(lambda d: {{k: d[k] for k in {wanted} if k in d}})(locals())"
+
+
+def before(statement: cst.BaseStatement,
+           probe: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
+    """The probe goes right above the statement, taking over the comments above it."""
+    return [probe.with_changes(leading_lines=statement.leading_lines),
+            statement.with_changes(leading_lines=())]
+
+
+class LineTransformer(Pass):
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock,
+                            updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        qualname = self.planned_function()
+        if qualname is None:
+            return updated_node
+        function_body = original_node is self._scopes[-1].body
+        names = self.ctx.plan.capture_locals
+        statements: list[cst.BaseStatement] = []
+        pairs = zip(original_node.body, updated_node.body, strict=True)
+        for index, (original, updated) in enumerate(pairs):
+            line = self.line_of(original)
+            skip = (is_injected(original) or not self.ctx.wants_line(line)
+                    or (function_body and index == 0 and is_docstring(original)))
+            if skip:
+                statements.append(updated)
+                continue
+            site = self.ctx.new_site("line", qualname, line, names)
+            probe = injected_line(f'"{PLACEHOLDER}".line({site}, {locals_expression(names)})',
+                                  line)
+            statements.extend(before(updated, probe))
+        return updated_node.with_changes(body=statements)
