@@ -76,9 +76,10 @@ def test_recording_hooks_append_records_the_reader_understands():
 
     rec = Recorder(Limits(), SafeRepr())
     hooks = RecordingHooks(rec, {1: (0, 10), 2: (0, 11)})
-    token = hooks.enter(1, {"a": 1, "b": [2]})
+    hooks.enter(1, {"a": 1, "b": [2]})  # the call is kept by this frame
     assert hooks.expr(2, 41) == 41  # values pass through unchanged
-    assert hooks.exit(1, token, "done") == "done"
+    assert hooks.exit(1, "done") == "done"
+    assert hooks.exit(1, "again") == "again"  # a second exit of the same call records nothing
     kinds = [r[0] for r in rec.queue]
     assert kinds == [0, 9, 1]  # entry, expression, exit
     assert rec.queue[0][4] == (1, ("[2]",))  # the mutable list rendered at capture time

@@ -115,3 +115,13 @@ def test_instrumentation_is_cached_by_source_and_plan(isolated_store):
     with scopeline.trace(rs.hot, mode="compile_time", granularity="line"):
         rs.hot(1)
     assert len(PlanCache(isolated_store / "plans").db.all()) == 2  # another plan, another entry
+
+
+def test_injected_code_adds_no_local_name():
+    def own_locals(a, b=1):
+        c = a + b
+        return sorted(locals())
+
+    plain = own_locals(1)
+    with scopeline.trace(own_locals, mode="compile_time"):
+        assert own_locals(1) == plain == ["a", "b", "c"]

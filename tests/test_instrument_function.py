@@ -21,13 +21,13 @@ def test_entry_exit_exception_and_docstring_first() -> None:
         '''
         def f(a, *b, c=1, **d):
             """doc"""
-            __sl_token__ = "@sl:hooks".enter(2, {"a": a, "b": b, "c": c, "d": d})  # @sl:2
+            "@sl:hooks".enter(2, {"a": a, "b": b, "c": c, "d": d})  # @sl:2
             try:  # @sl:2
                 if a:
-                    return "@sl:hooks".exit(1, __sl_token__, (a, b))
-                "@sl:hooks".exit(3, __sl_token__, None)  # @sl:5
-            except BaseException as __sl_exc__:  # @sl:5
-                "@sl:hooks".exception(4, __sl_token__, __sl_exc__)  # @sl:5
+                    return "@sl:hooks".exit(1, (a, b))
+                "@sl:hooks".exit(3, None)  # @sl:5
+            except BaseException:  # @sl:5
+                "@sl:hooks".exception(4)  # @sl:5
                 raise  # @sl:5
         ''',
         PLAN,
@@ -44,12 +44,12 @@ def test_one_line_def_moves_body_to_its_own_line() -> None:
         """,
         """
         def g(x):  # @sl:2
-            __sl_token__ = "@sl:hooks".enter(2, {"x": x})  # @sl:2
+            "@sl:hooks".enter(2, {"x": x})  # @sl:2
             try:  # @sl:2
-                return "@sl:hooks".exit(1, __sl_token__, x)
-                "@sl:hooks".exit(3, __sl_token__, None)  # @sl:2
-            except BaseException as __sl_exc__:  # @sl:2
-                "@sl:hooks".exception(4, __sl_token__, __sl_exc__)  # @sl:2
+                return "@sl:hooks".exit(1, x)
+                "@sl:hooks".exit(3, None)  # @sl:2
+            except BaseException:  # @sl:2
+                "@sl:hooks".exception(4)  # @sl:2
                 raise  # @sl:2
         """,
         PLAN,
@@ -58,7 +58,7 @@ def test_one_line_def_moves_body_to_its_own_line() -> None:
 
 def test_async_generator_bare_return_reports_then_returns() -> None:
     result = instrument_source("async def a():\n    yield 1\n    return\n", PLAN)
-    assert '"@sl:hooks".exit(1, __sl_token__, None); return\n' in result.source
+    assert '"@sl:hooks".exit(1, None); return\n' in result.source
 
 
 def test_only_planned_functions_and_nested_qualnames() -> None:

@@ -7,6 +7,7 @@ alike. Every method returns quickly and never raises into the user's program.
 
 from __future__ import annotations
 
+import sys
 import threading
 from time import perf_counter_ns
 from typing import Any
@@ -22,6 +23,7 @@ from scopeline.engine.runtime.recorder import (
 
 ASSIGN, EXPRESSION, CUSTOM = 8, 9, 10  # record kinds only injected code produces
 get_ident = threading.get_ident
+_getframe = sys._getframe
 
 
 class RecordingHooks:
@@ -31,6 +33,7 @@ class RecordingHooks:
         self.rec = recorder
         self.sites = sites
         self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
+        self.calls: dict[int, Any] = {}  # id(frame) -> entry record of the call running there
 
     def _admit(self) -> int | None:
         rec = self.rec
@@ -44,25 +47,29 @@ class RecordingHooks:
             return None
         return tid
 
-    def enter(self, site: int, args: dict[str, Any]) -> Any:
+    # A call's entry record is kept by the caller's frame: injected code adds no local name.
+    def enter(self, site: int, args: dict[str, Any]) -> None:
         tid = self._admit()
         if tid is None:
-            return None
-        values = tuple(self.rec.render_value(v) for v in args.values())
-        entry = (ENTRY, self.sites[site][0], tid, perf_counter_ns(), values)
+            return
+        render = self.rec.render_value
+        entry = (ENTRY, self.sites[site][0], tid, perf_counter_ns(),
+                 tuple(render(v) for v in args.values()))
         self.rec.queue.append(entry)
-        return entry
+        self.calls[id(_getframe(1))] = entry
 
-    def exit(self, site: int, token: Any, value: Any) -> Any:
-        if token is not None:
-            self.rec.queue.append((EXIT, token[1], token[2], perf_counter_ns(),
-                                   self.rec.render_value(value), token[3]))
+    def exit(self, site: int, value: Any) -> Any:
+        entry = self.calls.pop(id(_getframe(1)), None)
+        if entry is not None:  # a second exit (return inside finally) is not a second call
+            self.rec.queue.append((EXIT, entry[1], entry[2], perf_counter_ns(),
+                                   self.rec.render_value(value), entry[3]))
         return value
 
-    def exception(self, site: int, token: Any, exc: BaseException) -> None:
-        if token is not None:
-            self.rec.queue.append((EXCEPTION, token[1], token[2], perf_counter_ns(),
-                                   render_exception(self.rec, exc), token[3]))
+    def exception(self, site: int) -> None:
+        entry = self.calls.pop(id(_getframe(1)), None)
+        if entry is not None:
+            self.rec.queue.append((EXCEPTION, entry[1], entry[2], perf_counter_ns(),
+                                   render_exception(self.rec, sys.exc_info()[1]), entry[3]))
 
     def line(self, site: int, f_locals: dict[str, Any]) -> None:
         tid = self._admit()

@@ -2,15 +2,17 @@
 
     def f(a):              def f(a):
         '''doc'''              '''doc'''
-        return a + 1   ->      __sl_token__ = "@sl:hooks".enter(2, {"a": a})  # @sl:1
+        return a + 1   ->      "@sl:hooks".enter(2, {"a": a})  # @sl:1
                                try:  # @sl:1
-                                   return "@sl:hooks".exit(1, __sl_token__, a + 1)
-                                   "@sl:hooks".exit(3, __sl_token__, None)  # @sl:3
-                               except BaseException as __sl_exc__:  # @sl:3
-                                   "@sl:hooks".exception(4, __sl_token__, __sl_exc__)  # @sl:3
+                                   return "@sl:hooks".exit(1, a + 1)
+                                   "@sl:hooks".exit(3, None)  # @sl:3
+                               except BaseException:  # @sl:3
+                                   "@sl:hooks".exception(4)  # @sl:3
                                    raise  # @sl:3
 
-The docstring stays first (it is __doc__); a bare ``raise`` adds no traceback entry; for a
+No name is added to the function: the hooks keep a call's token by its frame, and read the
+exception from ``sys.exc_info()``, so ``locals()`` inside the function is what it was. The
+docstring stays first (it is __doc__); a bare ``raise`` adds no traceback entry; for a
 generator the exit is its finishing (``return`` is StopIteration's value).
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .base import Pass, header_length, hook_call, injected_line, marker
-from .plan import EXC, PLACEHOLDER, TOKEN
+from .plan import PLACEHOLDER
 
 
 class _YieldFinder(cst.CSTVisitor):
@@ -75,13 +77,13 @@ class FunctionTransformer(Pass):
         site = self.ctx.new_site("exit", qualname, self.line_of(original_node))
         if updated_node.value is None and self._async_gen[-1]:
             # `return <value>` is a SyntaxError in an async generator: report, then return.
-            report = cst.Expr(hook_call("exit", site, cst.Name(TOKEN), cst.Name("None")))
+            report = cst.Expr(hook_call("exit", site, cst.Name("None")))
             return cst.FlattenSentinel([report, updated_node])
         value = updated_node.value or cst.Name("None")
         if isinstance(value, cst.Tuple) and not value.lpar:  # `return a, b` -> one argument
             value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return updated_node.with_changes(
-            value=hook_call("exit", site, cst.Name(TOKEN), value),
+            value=hook_call("exit", site, value),
             whitespace_after_return=cst.SimpleWhitespace(" "),
         )
 
@@ -113,19 +115,17 @@ class FunctionTransformer(Pass):
         wrapped = cst.Try(
             body=cst.IndentedBlock(
                 body=[*statements[keep:], injected_line(
-                    f'"{PLACEHOLDER}".exit({fall_off}, {TOKEN}, None)', end_line)],
+                    f'"{PLACEHOLDER}".exit({fall_off}, None)', end_line)],
                 header=marker(def_line), footer=footer, indent=indent),
             handlers=[cst.ExceptHandler(
                 body=cst.IndentedBlock(body=[
-                    injected_line(f'"{PLACEHOLDER}".exception({failed}, {TOKEN}, {EXC})',
-                                  end_line),
+                    injected_line(f'"{PLACEHOLDER}".exception({failed})', end_line),
                     injected_line("raise", end_line),
                 ], header=marker(end_line), indent=indent),
                 type=cst.Name("BaseException"),
-                name=cst.AsName(name=cst.Name(EXC)),
             )],
         )
-        enter = injected_line(f'{TOKEN} = "{PLACEHOLDER}".enter({entry}, {{{args}}})', def_line)
+        enter = injected_line(f'"{PLACEHOLDER}".enter({entry}, {{{args}}})', def_line)
         new_body = cst.IndentedBlock(body=[*statements[:keep], enter, wrapped],
                                      header=header, indent=indent)
         return updated_node.with_changes(body=new_body)

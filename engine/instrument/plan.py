@@ -9,9 +9,6 @@ GRANULARITIES = ("function", "line", "variable", "expression")
 # Injected code reaches the hooks object through this string constant: compile() swaps it for
 # the hooks object in co_consts, so the user's namespaces never gain a name.
 PLACEHOLDER = "@sl:hooks"
-# Locals the function transformer needs; dunder-style so that class bodies never mangle them.
-TOKEN = "__sl_token__"
-EXC = "__sl_exc__"
 # Every injected line ends with this comment naming the original line it belongs to.
 MARKER = "# @sl:"
 
