@@ -49,7 +49,8 @@ def trace(target: Any, **options: Any) -> TraceSession:
             raise ScopelineError("trace_limit_exceeded", f"{len(live)} sessions are live "
                                  f"(max_concurrent_sessions={limit})",
                                  details={"live": [s.session_id for s in live]})
-        units, thread_units, names = build_units(target, opts)
+        units, thread_units, names = build_units(target, opts,
+                                                 load=decision.mode != "compile_time")
         recorder = build_recorder(opts)
         session = TraceSession(
             mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,

@@ -13,8 +13,11 @@ from scopeline.engine.saferepr import SafeRepr
 from scopeline.engine.targets import resolve
 
 
-def build_units(target: Any, opts: TraceOptions) -> tuple[list[Unit], list[ThreadUnit], list[str]]:
-    resolved = resolve(target)
+def build_units(target: Any, opts: TraceOptions, *, load: bool = True,
+                ) -> tuple[list[Unit], list[ThreadUnit], list[str]]:
+    """``load=False`` (compile-time): a module not imported yet is only read, and gets
+    instrumented when the program imports it."""
+    resolved = resolve(target, load=load)
     units: list[Unit] = []
     threads: list[ThreadUnit] = []
     names: list[str] = []

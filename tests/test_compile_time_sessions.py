@@ -125,3 +125,20 @@ def test_injected_code_adds_no_local_name():
     plain = own_locals(1)
     with scopeline.trace(own_locals, mode="compile_time"):
         assert own_locals(1) == plain == ["a", "b", "c"]
+
+
+def test_a_module_not_imported_yet_is_instrumented_when_it_is_imported():
+    sys.modules.pop("lazy_mod", None)
+    with scopeline.trace("lazy_mod:compute", mode="compile_time") as session:
+        assert "lazy_mod" not in sys.modules  # planning read the source, imported nothing
+        import lazy_mod
+
+        assert lazy_mod.compute(4) == 6
+    exits = by_type(list(session.events()), "function_exit", "compute")
+    assert [e.data["return_value"] for e in exits] == ["6"]
+    assert exits[0].source == "ast"
+    sys.modules.pop("lazy_mod", None)
+    import importlib.abc
+
+    assert not any(type(f).__name__ == "ImportHook" and f.planned for f in sys.meta_path
+                   if isinstance(f, importlib.abc.MetaPathFinder))
