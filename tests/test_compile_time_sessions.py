@@ -142,3 +142,33 @@ def test_a_module_not_imported_yet_is_instrumented_when_it_is_imported():
 
     assert not any(type(f).__name__ == "ImportHook" and f.planned for f in sys.meta_path
                    if isinstance(f, importlib.abc.MetaPathFinder))
+
+
+def test_a_loop_already_running_picks_up_instrumentation_at_its_next_call():
+    import threading
+
+    original = rs.hot.__code__
+    started, stop = threading.Event(), threading.Event()
+    results: list[int] = []
+
+    def loop() -> None:
+        while not stop.is_set():
+            results.append(rs.hot(len(results)))
+            started.set()
+
+    worker = threading.Thread(target=loop, name="busy-loop")
+    worker.start()
+    started.wait()
+    try:
+        with scopeline.trace(rs.hot, mode="compile_time") as session:
+            seen = len(results)
+            while len(results) < seen + 50:
+                pass
+        after = len(results)
+    finally:
+        stop.set()
+        worker.join()
+    assert rs.hot.__code__ is original  # identity, not equality
+    exits = by_type(list(session.events()), "function_exit", "hot")
+    assert exits and {e.thread_name for e in exits} == {"busy-loop"}
+    assert all(results[i] == i + 1 for i in range(after))  # behaviour unchanged throughout
