@@ -13,7 +13,7 @@ from scopeline.engine import config
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.flusher import Flusher
 from scopeline.engine.modes import ModeDecision, resolve_mode
-from scopeline.engine.options import parse_options
+from scopeline.engine.options import parse_options, settle_granularity
 from scopeline.engine.planning import build_recorder, build_units
 from scopeline.engine.runtime.select import get_backend
 from scopeline.engine.sessions import TraceSession, not_found
@@ -42,6 +42,7 @@ def trace(target: Any, **options: Any) -> TraceSession:
     config.current_config()  # a broken [tool.scopeline] is reported here, not ignored
     opts = parse_options(**options)
     decision = resolve_mode(target, opts)
+    settle_granularity(opts, decision.mode)
     with _lock:
         live = [s for s in _sessions.values() if s.status in ("active", "paused")]
         limit = config.get_with_fallback("hybrid.session_management.max_concurrent_sessions", 16)
@@ -121,7 +122,8 @@ def pause_trace(session_id: Any) -> None:
         if session.status != "active":
             raise ScopelineError("invalid_config", f"session {session.session_id[:8]} is "
                                  f"{session.status}, not active")
-        session.uninstall()
+        session.uninstall(keep_injected=config.get_with_fallback(
+            "compile_time.runtime_integration.runtime_control_enabled", True))
         session.status = "paused"
         session.save()
 

@@ -50,6 +50,16 @@ def resolve_mode(target: Any, opts: TraceOptions) -> ModeDecision:
     if requested == "compile_time" and injection_available():
         from scopeline.engine.compile_time.backend import REASON
 
+        env = config.current_environment()
+        allowed = config.get_with_fallback("compile_time.instrumentation.environments",
+                                           ["dev", "test"])
+        if env not in allowed:
+            raise ScopelineError(
+                "mode_unavailable", f"compile-time injection is off in the {env!r} environment "
+                f"(compile_time.instrumentation.environments = {allowed})",
+                details={"environment": env, "allowed": allowed},
+                suggestions=["Use mode='runtime', or add the environment to "
+                             "compile_time.instrumentation.environments."])
         why = "force_compile_time was set" if opts.force_compile_time else \
             "compile-time mode was asked for"
         return ModeDecision("compile_time", 1.0, f"{why}: {REASON}", alternatives=["runtime"])

@@ -17,7 +17,7 @@ class TraceOptions:
     mode: str = "auto"
     force_runtime: bool = False
     force_compile_time: bool = False
-    granularity: str = "function"
+    granularity: str | None = None  # None: "function", or compile_time.default_level
     capture_locals: tuple[str, ...] = ()
     trace_lines: tuple[int, ...] = ()
     include: tuple[str, ...] | None = None  # None: runtime.tracing.default_flags
@@ -49,7 +49,7 @@ def parse_options(**raw: Any) -> TraceOptions:
     opts = TraceOptions(**{k: v for k, v in raw.items() if v is not None or k == "timeout"})
     if opts.mode not in MODES:
         raise _bad(f"mode={opts.mode!r} is not a mode", list(MODES))
-    if opts.granularity not in GRANULARITIES:
+    if opts.granularity is not None and opts.granularity not in GRANULARITIES:
         raise _bad(f"granularity={opts.granularity!r} is not a granularity", list(GRANULARITIES))
     if opts.include is None:
         from scopeline.engine import config
@@ -84,6 +84,18 @@ def parse_options(**raw: Any) -> TraceOptions:
 # Granularities that rely on an optional feature, and the flag that switches it on.
 _FLAG_FOR_GRANULARITY = {"expression": "enable_expression_tracing",
                          "variable": "enable_ast_local_variables"}
+
+
+def settle_granularity(opts: TraceOptions, mode: str) -> None:
+    """The granularity once the mode is known: compile-time sessions default to
+    compile_time.instrumentation.default_level, runtime ones to "function"."""
+    if opts.granularity is None:
+        from scopeline.engine import config
+
+        opts.granularity = (config.get_with_fallback(
+            "compile_time.instrumentation.default_level", "function")
+            if mode == "compile_time" else "function")
+        _check_feature_flags(opts)
 
 
 def _check_feature_flags(opts: TraceOptions) -> None:

@@ -61,8 +61,10 @@ class TraceSession:
             needs_function = getattr(self.backend, "needs_function", False)
             self.pending = []
             self.skipped_units = []
-            self.runtime_units = list(self.units)
-            if self.injector is not None:
+            if self.injector is not None and self.injector.live:
+                # Paused under runtime control: the injected code stayed; switch it back on.
+                self.injector.set_enabled(True)
+            elif self.injector is not None:
                 # Injected where it can be; what cannot falls back to runtime hooks below.
                 self.runtime_units = self.injector.install(self.units, self.recorder,
                                                            self.options)
@@ -119,12 +121,17 @@ class TraceSession:
         else:
             self.backend.remove(item, self.recorder)
 
-    def uninstall(self) -> None:
+    def uninstall(self, *, keep_injected: bool = False) -> None:
+        """Remove every hook; ``keep_injected`` (pause under runtime control) leaves injected
+        code in place with its probes switched off."""
         with self.lock:
             if not self.installed:
                 return
             if self.injector is not None:
-                self.injector.uninstall()
+                if keep_injected:
+                    self.injector.set_enabled(False)
+                else:
+                    self.injector.uninstall()
             for item in [*self.runtime_units, *self.thread_units]:
                 if item not in self.pending and item not in self.skipped_units:
                     self._remove_one(item)

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=["auto", "runtime", "compile_time", "hybrid"])
     run.add_argument("--capture", default="", metavar="a,b",
                      help="local variables to capture at each line")
-    run.add_argument("--granularity", default="function",
+    run.add_argument("--granularity", default=None,
                      choices=["function", "line", "expression", "variable"])
     run.add_argument("--include", default="calls,returns,exceptions", metavar="KINDS",
                      help="event kinds: calls,returns,exceptions,lines (default: %(default)s)")

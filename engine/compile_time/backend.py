@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import time
 import types
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from scopeline.engine import config
 from scopeline.engine.compile_time.importhook import import_hook
 from scopeline.engine.compile_time.recording import RecordingHooks
 from scopeline.engine.compile_time.swap import InjectedSwap, prepare_swap
@@ -38,6 +41,26 @@ def read_source(unit: Unit) -> str:
                                           "source."])
     with open(path, encoding="utf-8") as fh:
         return fh.read()
+
+
+def load_transformer(dotted: str) -> Any:
+    """A libcst transformer class named 'pkg.mod.Name' or 'pkg.mod:Name'."""
+    import importlib
+
+    import libcst as cst
+
+    module_name, _, attr = dotted.replace(":", ".").rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ScopelineError("invalid_config", f"custom transformation {dotted!r} cannot be "
+                             f"loaded: {exc}",
+                             suggestions=["Fix compile_time.instrumentation."
+                                          "custom_transformations."]) from exc
+    if not (isinstance(obj, type) and issubclass(obj, cst.CSTTransformer)):
+        raise ScopelineError("invalid_config", f"custom transformation {dotted!r} is not a "
+                             "libcst.CSTTransformer subclass")
+    return obj
 
 
 def live_holder(unit: Unit) -> types.FunctionType | None:
@@ -68,35 +91,35 @@ class CompileTimeInjector:
         self.fallbacks: list[tuple[Unit, str]] = []
         # file -> instrumented module code: `scopeline run` executes the program's from here
         self.module_codes: dict[str, types.CodeType] = {}
+        self.recording_hooks: list[RecordingHooks] = []
+        self.live = False  # injected code in place (possibly paused)
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Pause or resume the injected probes without touching the code (runtime control)."""
+        for hooks in self.recording_hooks:
+            hooks.enabled = enabled
 
     def install(self, units: list[Unit], recorder: Any, options: Any) -> list[Unit]:
         """Inject into every unit it can; returns the units that must fall back to runtime."""
-        from scopeline.engine.instrument import InjectionPlan
-
         by_file: dict[str, list[Unit]] = defaultdict(list)
         for unit in units:
             by_file[unit.file].append(unit)
+        jobs = list(by_file.items())
+        if config.get_with_fallback("compile_time.compilation.parallel_compilation", False) \
+                and len(jobs) > 1:
+            with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
+                results = list(pool.map(lambda job: self._prepare(job[1], options), jobs))
+        else:
+            results = [self._prepare(group, options) for _, group in jobs]
         fallback: list[Unit] = []
-        for file, group in by_file.items():
+        for (_, group), result in zip(jobs, results, strict=True):
             try:
-                source = read_source(group[0])
-                plan = InjectionPlan(
-                    functions=tuple(u.qualname for u in group),
-                    granularity=options.granularity,
-                    trace_lines=tuple(options.trace_lines) + tuple(
-                        line for u in group for line in (u.lines or ())),
-                    capture_locals=tuple(options.capture_locals),
-                    custom_injections=tuple(tuple(c) for c in options.custom_injections))
-                sites, unbound = self._instrumented(source, plan, file)
-                uid_of = {u.qualname: u.uid for u in group}
-                sitemap = {}
-                for site in sites:
-                    uid = uid_of.get(site.qualname, group[0].uid)
-                    sitemap[site.site_id] = (uid, site.line)
-                    self.sites.append({"site_id": site.site_id, "kind": site.kind,
-                                       "qualname": site.qualname, "line": site.line,
-                                       "detail": site.detail})
-                code = bind_hooks(unbound, RecordingHooks(recorder, sitemap))
+                if isinstance(result, ScopelineError):
+                    raise result
+                sites, unbound = result
+                hooks = RecordingHooks(recorder, self._sitemap(group, sites))
+                self.recording_hooks.append(hooks)
+                code = bind_hooks(unbound, hooks)
                 self._load(group, code)
                 for unit in group:
                     unit.meta["source"] = "ast"
@@ -106,7 +129,49 @@ class CompileTimeInjector:
                     recorder.note(f"{unit.display}: compile-time injection failed "
                                   f"({exc.code}: {exc.message}); falling back to runtime capture")
                 fallback += group
+        self.live = True
         return fallback
+
+    def _prepare(self, group: list[Unit], options: Any) -> Any:
+        """Rewrite and compile one file for its units; a ScopelineError is returned, not
+        raised, so one file's failure never stops the others (worker threads included)."""
+        from scopeline.engine.instrument import InjectionPlan
+
+        try:
+            source = read_source(group[0])
+            targeted = config.get_with_fallback(
+                "compile_time.compilation.enable_targeted_recompilation", True)
+            plan = InjectionPlan(
+                functions=tuple(u.qualname for u in group) if targeted else (),
+                granularity=options.granularity or "function",
+                trace_lines=tuple(options.trace_lines) + tuple(
+                    line for u in group for line in (u.lines or ())),
+                capture_locals=tuple(options.capture_locals),
+                custom_injections=tuple(tuple(c) for c in options.custom_injections))
+            started = time.monotonic()
+            result = self._instrumented(source, plan, group[0].file)
+            budget = config.get_with_fallback("compile_time.compilation.recompile_timeout_ms",
+                                              5000)
+            elapsed_ms = (time.monotonic() - started) * 1000
+            if budget and elapsed_ms > budget:
+                raise ScopelineError("compilation_failed", f"instrumenting {group[0].file} took "
+                                     f"{elapsed_ms:.0f} ms, over recompile_timeout_ms={budget}")
+            return result
+        except ScopelineError as exc:
+            return exc
+
+    def _sitemap(self, group: list[Unit], sites: list[Any]) -> dict[int, tuple[int, int, int]]:
+        """Each probe site -> (unit id, original line, session-wide site id)."""
+        uid_of = {u.qualname: u.uid for u in group}
+        sitemap = {}
+        for site in sites:
+            global_id = len(self.sites) + 1
+            sitemap[site.site_id] = (uid_of.get(site.qualname, group[0].uid), site.line,
+                                     global_id)
+            self.sites.append({"site_id": global_id, "kind": site.kind,
+                               "qualname": site.qualname, "line": site.line,
+                               "detail": site.detail})
+        return sitemap
 
     @staticmethod
     def _instrumented(source: str, plan: Any, file: str) -> tuple[list[Any], types.CodeType]:
@@ -115,16 +180,22 @@ class CompileTimeInjector:
         from scopeline.engine.compile_time.cache import PlanCache, cache_key
         from scopeline.engine.instrument import Site, instrument_source
 
+        names = config.get_with_fallback("compile_time.instrumentation.custom_transformations",
+                                          [])
+        transformers = [load_transformer(name) for name in names]
+        level = config.get_with_fallback("compile_time.instrumentation.optimization_level",
+                                         "basic")
         cache = PlanCache()
-        key = cache_key(source + "\0" + file, dataclasses.asdict(plan))
-        row = cache.get(key)
+        key = cache_key(source + "\0" + file, {**dataclasses.asdict(plan), "with": names})
+        row = cache.get(key, honour_ttl=level != "aggressive") if level != "none" else None
         if row is not None:
             sites = [Site(**{**s, "names": tuple(s["names"])}) for s in row["sites"]]
             return sites, PlanCache.code_of(row)
-        instrumented = instrument_source(source, plan, filename=file)
+        instrumented = instrument_source(source, plan, filename=file, transformers=transformers)
         unbound = instrumented.compile(file, PLACEHOLDER)  # bound to itself: still unbound
-        cache.put(key, instrumented.source, [dataclasses.asdict(s) for s in instrumented.sites],
-                  unbound)
+        if level != "none":
+            cache.put(key, instrumented.source,
+                      [dataclasses.asdict(s) for s in instrumented.sites], unbound)
         return instrumented.sites, unbound
 
     def _load(self, group: list[Unit], code: types.CodeType) -> None:
@@ -147,6 +218,8 @@ class CompileTimeInjector:
             self.swaps.append(swap)
 
     def uninstall(self) -> None:
+        self.live = False
+        self.recording_hooks.clear()
         for swap in reversed(self.swaps):
             swap.restore()
         self.swaps.clear()

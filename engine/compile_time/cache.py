@@ -37,12 +37,12 @@ class PlanCache:
         self.folder = folder or plan_store_path()
         self.db = TinyDB(str(self.folder / "plans.json"), storage=AtomicJSONStorage)
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, *, honour_ttl: bool = True) -> dict[str, Any] | None:
         rows = self.db.search(Query().key == key)
         if not rows:
             return None
         ttl = config.get_with_fallback("compile_time.compilation.plan_cache_ttl_seconds", 3600)
-        if ttl and time.time() - rows[0]["created"] > ttl:
+        if honour_ttl and ttl and time.time() - rows[0]["created"] > ttl:
             return None  # too old: the caller instruments again and replaces it
         return dict(rows[0])
 

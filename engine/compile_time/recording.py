@@ -27,9 +27,9 @@ _getframe = sys._getframe
 
 
 class RecordingHooks:
-    """``sites`` maps a probe's site id to (the session's unit id of its function, its line)."""
+    """``sites``: a probe's site id -> (its function's unit id, its line, session-wide id)."""
 
-    def __init__(self, recorder: Recorder, sites: dict[int, tuple[int, int]]) -> None:
+    def __init__(self, recorder: Recorder, sites: dict[int, tuple[int, int, int]]) -> None:
         self.rec = recorder
         self.sites = sites
         self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
@@ -75,22 +75,22 @@ class RecordingHooks:
         tid = self._admit()
         if tid is not None:
             render = self.rec.render_value
-            uid, line = self.sites[site]
+            uid, line, _ = self.sites[site]
             self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
                                    {k: render(v) for k, v in f_locals.items()}))
 
     def assign(self, site: int, name: str, value: Any) -> None:
         tid = self._admit()
         if tid is not None:
-            uid, line = self.sites[site]
+            uid, line, _ = self.sites[site]
             self.rec.queue.append((ASSIGN, uid, tid, perf_counter_ns(), line, name,
                                    self.rec.render_value(value)))
 
     def expr(self, site: int, value: Any) -> Any:
         tid = self._admit()
         if tid is not None:
-            uid, line = self.sites[site]
-            self.rec.queue.append((EXPRESSION, uid, tid, perf_counter_ns(), line, site,
+            uid, line, global_id = self.sites[site]
+            self.rec.queue.append((EXPRESSION, uid, tid, perf_counter_ns(), line, global_id,
                                    self.rec.render_value(value)))
         return value
 

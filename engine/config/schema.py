@@ -219,7 +219,10 @@ _MODE_SECTIONS: dict[str, Any] = {
             "custom_transformations": _list([], "Extra AST transformers, as 'pkg.mod.Name'.",
                                             pattern=_DOTTED),
             "optimization_level": _enum("basic", ("none", "basic", "aggressive"),
-                                        "How hard injected code is trimmed."),
+                                        "Reuse of instrumentation: none = rewrite afresh"
+                                        " every time; basic = reuse cached results within"
+                                        " plan_cache_ttl_seconds; aggressive = reuse them"
+                                        " while the source is unchanged, past the TTL."),
         },
         "compilation": {
             "plan_storage_path": Setting("str", "", "Where instrumentation plans are kept;"

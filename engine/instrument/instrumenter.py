@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -24,8 +25,10 @@ _PASSES: dict[str, type[Pass]] = {
 }
 
 
-def instrument_source(source: str, plan: InjectionPlan, *,
-                      filename: str = "<string>") -> Instrumented:
+def instrument_source(source: str, plan: InjectionPlan, *, filename: str = "<string>",
+                      transformers: Sequence[type[cst.CSTTransformer]] = ()) -> Instrumented:
+    """``transformers``: the user's own libcst transformers (compile_time.instrumentation.
+    custom_transformations), run first; they must keep every line where it is."""
     try:
         compile(source, filename, "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
         module = cst.parse_module(source)
@@ -35,6 +38,15 @@ def instrument_source(source: str, plan: InjectionPlan, *,
     if plan.granularity not in GRANULARITIES:
         raise ScopelineError("invalid_config", f"unknown granularity {plan.granularity!r}; "
                              f"expected one of {', '.join(GRANULARITIES)}")
+    for transformer in transformers:
+        module = module.visit(transformer())
+        source_lines = len(split_lines(source))
+        if len(split_lines(module.code)) != source_lines:
+            raise ScopelineError("ast_transformation_failed",
+                                 f"custom transformation {transformer.__name__} moved lines: "
+                                 "line numbers would no longer match the file",
+                                 details={"transformer": transformer.__name__})
+        source = module.code
     _check_functions(module, plan, filename)
     ctx = Context(plan, len(split_lines(source)))
     # In-place rewrites first, whole-body wrapping last, so each pass sees original statements.
