@@ -50,6 +50,13 @@ def resolve_mode(target: Any, opts: TraceOptions) -> ModeDecision:
     if requested == "compile_time" and injection_available():
         from scopeline.engine.compile_time.backend import REASON
 
+        if not config.get_with_fallback(
+                "unified.feature_flags.enable_on_demand_compilation", True):
+            raise ScopelineError("feature_disabled", "compile-time injection needs the feature "
+                                 "flag enable_on_demand_compilation, which is off",
+                                 suggestions=["scopeline.set_feature_flag("
+                                              "'enable_on_demand_compilation', True), or use "
+                                              "mode='runtime'."])
         env = config.current_environment()
         allowed = config.get_with_fallback("compile_time.instrumentation.environments",
                                            ["dev", "test"])

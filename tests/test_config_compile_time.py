@@ -102,3 +102,10 @@ def test_runtime_control_pauses_injected_code_without_removing_it():
         scopeline.pause_trace(session.session_id)
         assert rs.hot.__code__ is original  # without runtime control: taken out
         scopeline.resume_trace(session.session_id)
+
+
+def test_on_demand_compilation_flag_guards_compile_time():
+    config.set_feature_flag("enable_on_demand_compilation", False)
+    with pytest.raises(ScopelineError) as err:
+        scopeline.trace(rs.hot, mode="compile_time")
+    assert err.value.code == "feature_disabled"
