@@ -21,6 +21,7 @@ def fresh_config():
 def test_environments_gate_compile_time(monkeypatch):
     monkeypatch.setenv("SCOPELINE_ENV", "prod")
     config.unload_config()
+    config.set_feature_flag("enable_on_demand_compilation", True)  # prod turns it off too
     with pytest.raises(ScopelineError) as err:
         scopeline.trace(rs.hot, mode="compile_time")
     assert err.value.code == "mode_unavailable" and "environments" in err.value.message
