@@ -92,9 +92,13 @@ def settle_granularity(opts: TraceOptions, mode: str) -> None:
     if opts.granularity is None:
         from scopeline.engine import config
 
-        opts.granularity = (config.get_with_fallback(
-            "compile_time.instrumentation.default_level", "function")
-            if mode == "compile_time" else "function")
+        if mode == "compile_time" and (opts.trace_lines or opts.capture_locals):
+            opts.granularity = "line"  # lines or locals asked for: a function probe won't do
+        elif mode == "compile_time":
+            opts.granularity = config.get_with_fallback(
+                "compile_time.instrumentation.default_level", "function")
+        else:
+            opts.granularity = "function"
         _check_feature_flags(opts)
 
 

@@ -172,3 +172,33 @@ def test_a_loop_already_running_picks_up_instrumentation_at_its_next_call():
     exits = by_type(list(session.events()), "function_exit", "hot")
     assert exits and {e.thread_name for e in exits} == {"busy-loop"}
     assert all(results[i] == i + 1 for i in range(after))  # behaviour unchanged throughout
+
+
+def test_cached_instrumentation_is_never_loaded_by_another_python(isolated_store, tmp_path):
+    # Regression: a 3.12 process loaded the 3.11 bytecode cached by the same data dir: segfault.
+    module = tmp_path / "shared_mod.py"
+    module.write_text("def f(n):\n    for i in range(n):\n        x = i * 2\n    return n\n")
+    code = (f"import sys, scopeline; sys.path.insert(0, {str(tmp_path)!r}); import shared_mod as m;"
+            "s = scopeline.trace(m.f, mode='compile_time', granularity='line'); print(m.f(3));"
+            "scopeline.stop_trace(s)")
+    env = {**os.environ, "SCOPELINE_DATA_DIR": str(isolated_store)}
+    pythons = [sys.executable]
+    # the other test venv beside this one (tests/run.sh makes both: .venv-test/py3.1x)
+    tags = ("3.12", "312") if sys.version_info < (3, 12) else ("3.11", "311")
+    siblings = Path(sys.executable).parent.parent.parent.iterdir()
+    pythons += [str(p / "bin" / "python") for p in siblings
+                if any(t in p.name for t in tags) and (p / "bin" / "python").exists()][:1]
+    for python in pythons + pythons:
+        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env,
+                              timeout=60)
+        assert proc.returncode == 0 and proc.stdout == "3\n", proc.stderr
+
+
+def test_lines_or_locals_without_a_granularity_mean_line_granularity():
+    line = marker_line(rs, "loop-acc")
+    with scopeline.trace(rs.loop_with_locals, mode="compile_time", trace_lines=(line,),
+                         capture_locals=("acc",)) as session:
+        rs.loop_with_locals(2)
+    assert session.options.granularity == "line"
+    assert [e.data["locals"] for e in by_type(list(session.events()), "line_execution")] == [
+        {"acc": "0"}, {"acc": "0"}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import marshal
 import time
@@ -22,7 +23,10 @@ from tinydb import Query, TinyDB
 
 
 def cache_key(source: str, plan: Any) -> str:
-    digest = hashlib.sha256(source.encode("utf-8"))
+    # The bytecode's magic number is part of the key: a code object compiled by one Python
+    # must never be loaded by another (3.12 running 3.11 bytecode crashes the interpreter).
+    digest = hashlib.sha256(importlib.util.MAGIC_NUMBER)
+    digest.update(source.encode("utf-8"))
     digest.update(json.dumps(plan, sort_keys=True, default=repr).encode("utf-8"))
     return digest.hexdigest()
 
