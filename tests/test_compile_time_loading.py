@@ -75,7 +75,7 @@ def test_recording_hooks_append_records_the_reader_understands():
     from scopeline.engine.saferepr import SafeRepr
 
     rec = Recorder(Limits(), SafeRepr())
-    hooks = RecordingHooks(rec, {1: (0, 10, 1), 2: (0, 11, 2)})
+    hooks = RecordingHooks(rec, {1: (0, 10, 1, ()), 2: (0, 11, 2, ())})
     hooks.enter(1, {"a": 1, "b": [2]})  # the call is kept by this frame
     assert hooks.expr(2, 41) == 41  # values pass through unchanged
     assert hooks.exit(1, "done") == "done"

@@ -58,3 +58,35 @@ def test_locals_are_only_names_bound_so_far() -> None:
     seen = [(result.site(e[1]).line, e[2]) for e in hooks.events]
     assert seen == [(2, {"x": 5}), (3, {"x": 5, "y": 5}), (4, {"x": 5, "y": 5, "i": 0}),
                     (4, {"x": 5, "y": 5, "i": 1}), (5, {"x": 5, "y": 6, "i": 1})]
+
+
+def test_captured_names_are_passed_directly_with_a_locals_fallback() -> None:
+    assert_transform(
+        '''
+        def f(x):
+            y = x + 1
+            return y
+        ''',
+        '''
+        def f(x):
+            try:  # @sl:3
+                "@sl:hooks".values(1, x, y)  # @sl:3
+            except NameError:  # @sl:3
+                "@sl:hooks".line(1, (lambda d: {k: d[k] for k in ('x', 'y', ) if k in d})(locals()))  # @sl:3
+            y = x + 1
+            return y
+        ''',
+        InjectionPlan(granularity="line", trace_lines=(3,), capture_locals=("x", "y")),
+    )
+
+
+def test_direct_values_when_bound_and_the_fallback_when_not() -> None:
+    source = "def f(x):\n    y = x + 1\n    return y\n"
+    plan = InjectionPlan(granularity="line", capture_locals=("x", "y"))
+    result = instrument_source(source, plan)
+    hooks = RecordingHooks()
+    namespace: dict = {}
+    exec(result.compile("<t>", hooks), namespace)
+    assert namespace["f"](1) == 2
+    # line 2: y is not bound yet -> the locals() fallback; line 3: both bound -> direct values
+    assert hooks.events == [("line", 1, {"x": 1}), ("values", 2, (1, 2))]

@@ -160,14 +160,14 @@ class CompileTimeInjector:
         except ScopelineError as exc:
             return exc
 
-    def _sitemap(self, group: list[Unit], sites: list[Any]) -> dict[int, tuple[int, int, int]]:
-        """Each probe site -> (unit id, original line, session-wide site id)."""
+    def _sitemap(self, group: list[Unit], sites: list[Any]) -> dict[int, tuple[Any, ...]]:
+        """Each probe site -> (unit id, original line, session-wide site id, its names)."""
         uid_of = {u.qualname: u.uid for u in group}
         sitemap = {}
         for site in sites:
             global_id = len(self.sites) + 1
             sitemap[site.site_id] = (uid_of.get(site.qualname, group[0].uid), site.line,
-                                     global_id)
+                                     global_id, tuple(site.names))
             self.sites.append({"site_id": global_id, "kind": site.kind,
                                "qualname": site.qualname, "line": site.line,
                                "detail": site.detail})

@@ -21,11 +21,15 @@ from scopeline.engine import config
 from scopeline.engine.store import AtomicJSONStorage, default_data_dir
 from tinydb import Query, TinyDB
 
+# Bumped whenever the transformers change what they emit: old cached rewrites are then unused.
+INSTRUMENTER_VERSION = 2
+
 
 def cache_key(source: str, plan: Any) -> str:
     # The bytecode's magic number is part of the key: a code object compiled by one Python
     # must never be loaded by another (3.12 running 3.11 bytecode crashes the interpreter).
     digest = hashlib.sha256(importlib.util.MAGIC_NUMBER)
+    digest.update(f"instrumenter-{INSTRUMENTER_VERSION}".encode())  # what the rewrite does
     digest.update(source.encode("utf-8"))
     digest.update(json.dumps(plan, sort_keys=True, default=repr).encode("utf-8"))
     return digest.hexdigest()

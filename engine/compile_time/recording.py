@@ -27,9 +27,10 @@ _getframe = sys._getframe
 
 
 class RecordingHooks:
-    """``sites``: a probe's site id -> (its function's unit id, its line, session-wide id)."""
+    """``sites``: a probe's site id -> (its function's unit id, its line, session-wide id,
+    the names it captures)."""
 
-    def __init__(self, recorder: Recorder, sites: dict[int, tuple[int, int, int]]) -> None:
+    def __init__(self, recorder: Recorder, sites: dict[int, tuple[Any, ...]]) -> None:
         self.rec = recorder
         self.sites = sites
         self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
@@ -75,21 +76,30 @@ class RecordingHooks:
         tid = self._admit()
         if tid is not None:
             render = self.rec.render_value
-            uid, line, _ = self.sites[site]
+            uid, line = self.sites[site][:2]
             self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
                                    {k: render(v) for k, v in f_locals.items()}))
+
+    def values(self, site: int, *values: Any) -> None:
+        """A line's captured locals passed directly (all of them bound): no locals() dict."""
+        tid = self._admit()
+        if tid is not None:
+            uid, line, _, names = self.sites[site]
+            render = self.rec.render_value
+            self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
+                                   dict(zip(names, map(render, values), strict=True))))
 
     def assign(self, site: int, name: str, value: Any) -> None:
         tid = self._admit()
         if tid is not None:
-            uid, line, _ = self.sites[site]
+            uid, line = self.sites[site][:2]
             self.rec.queue.append((ASSIGN, uid, tid, perf_counter_ns(), line, name,
                                    self.rec.render_value(value)))
 
     def expr(self, site: int, value: Any) -> Any:
         tid = self._admit()
         if tid is not None:
-            uid, line, global_id = self.sites[site]
+            uid, line, global_id = self.sites[site][:3]
             self.rec.queue.append((EXPRESSION, uid, tid, perf_counter_ns(), line, global_id,
                                    self.rec.render_value(value)))
         return value

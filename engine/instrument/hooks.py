@@ -27,6 +27,10 @@ class InstrumentHooks(Protocol):
 
     def line(self, site_id: int, locals: dict[str, Any]) -> None: ...
 
+    def values(self, site_id: int, *values: Any) -> None:
+        """A line's captured locals, in the order of the site's ``names``."""
+        ...
+
     def assign(self, site_id: int, name: str, value: Any) -> None: ...
 
     def expr(self, site_id: int, value: Any) -> Any:
@@ -62,6 +66,9 @@ class RecordingHooks:
 
     def line(self, site_id: int, locals: dict[str, Any]) -> None:
         self.events.append(("line", site_id, dict(locals)))
+
+    def values(self, site_id: int, *values: Any) -> None:
+        self.events.append(("values", site_id, values))
 
     def assign(self, site_id: int, name: str, value: Any) -> None:
         self.events.append(("assign", site_id, name, value))

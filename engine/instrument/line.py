@@ -4,9 +4,17 @@
         y = x + 1         ->            "@sl:hooks".line(1, locals())  # @sl:2
                                         y = x + 1
 
-``locals()`` holds only the names bound at that point. A filter (capture_locals) is applied in
-a lambda, never in a comprehension written in the function: the lambda's own scope cannot
-disturb the user's names on any Python version.
+``locals()`` holds only the names bound at that point. With ``capture_locals`` the values are
+passed directly (no dict of every local is built), and only if one of the names is not bound
+yet does the probe fall back to ``locals()`` filtered in a lambda — never in a comprehension
+written in the function: the lambda's own scope cannot disturb the user's names.
+
+    def f(x):                       def f(x):
+        y = x + 1         ->            try:  # @sl:2
+                                            "@sl:hooks".values(1, x)  # @sl:2
+                                        except NameError:  # @sl:2
+                                            "@sl:hooks".line(1, (lambda d: ...)(locals()))
+                                        y = x + 1
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .base import Pass, injected_line, is_docstring, is_injected
-from .plan import PLACEHOLDER
+from .plan import MARKER, PLACEHOLDER
 
 
 def locals_expression(names: tuple[str, ...]) -> str:
@@ -24,8 +32,18 @@ def locals_expression(names: tuple[str, ...]) -> str:
     return f"(lambda d: {{k: d[k] for k in {wanted} if k in d}})(locals())"
 
 
+def probe_for(site: int, names: tuple[str, ...], line: int) -> cst.BaseStatement:
+    snapshot = f'"{PLACEHOLDER}".line({site}, {locals_expression(names)})'
+    if not names:
+        return injected_line(snapshot, line)
+    mark = f"{MARKER}{line}"
+    direct = f'"{PLACEHOLDER}".values({site}, {", ".join(names)})'
+    return cst.parse_statement(f"try:  {mark}\n    {direct}  {mark}\n"
+                               f"except NameError:  {mark}\n    {snapshot}  {mark}\n")
+
+
 def before(statement: cst.BaseStatement,
-           probe: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
+           probe: cst.BaseStatement) -> list[cst.BaseStatement]:
     """The probe goes right above the statement, taking over the comments above it."""
     return [probe.with_changes(leading_lines=statement.leading_lines),
             statement.with_changes(leading_lines=())]
@@ -49,7 +67,5 @@ class LineTransformer(Pass):
                 statements.append(updated)
                 continue
             site = self.ctx.new_site("line", qualname, line, names)
-            probe = injected_line(f'"{PLACEHOLDER}".line({site}, {locals_expression(names)})',
-                                  line)
-            statements.extend(before(updated, probe))
+            statements.extend(before(updated, probe_for(site, names, line)))
         return updated_node.with_changes(body=statements)
