@@ -206,8 +206,15 @@ def determine_mode(target: Any, **options: Any) -> ModeDecision:
 
 
 def mode_available(target: Any, mode: str) -> bool:
+    """Can ``target`` be traced in ``mode`` here? Compile-time also needs its source files."""
     try:
         resolve_mode(target, parse_options(mode=mode))
+        if mode == "compile_time":
+            from scopeline.engine.compile_time.backend import read_source
+
+            units, _, _ = build_units(target, parse_options(mode=mode), load=False)
+            for unit in units:
+                read_source(unit)
     except ScopelineError:
         return False
     return True

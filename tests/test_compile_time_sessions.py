@@ -202,3 +202,11 @@ def test_lines_or_locals_without_a_granularity_mean_line_granularity():
     assert session.options.granularity == "line"
     assert [e.data["locals"] for e in by_type(list(session.events()), "line_execution")] == [
         {"acc": "0"}, {"acc": "0"}]
+
+
+def test_mode_available_knows_a_target_without_source_cannot_be_injected():
+    namespace: dict = {}
+    exec("def made_at_runtime(x):\n    return x\n", namespace)
+    assert scopeline.mode_available(rs.hot, "compile_time")
+    assert not scopeline.mode_available(namespace["made_at_runtime"], "compile_time")
+    assert scopeline.mode_available(namespace["made_at_runtime"], "runtime")
