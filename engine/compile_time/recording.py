@@ -12,16 +12,19 @@ import threading
 from time import perf_counter_ns
 from typing import Any
 
-from scopeline.engine.runtime.hooks import render_exception
+from scopeline.engine.runtime.hooks import make_gate, render_exception
 from scopeline.engine.runtime.recorder import (
+    ASSIGN,
+    CUSTOM,
     ENTRY,
     EXCEPTION,
     EXIT,
+    EXPRESSION,
     LINE,
+    SCALARS,
     Recorder,
 )
 
-ASSIGN, EXPRESSION, CUSTOM = 8, 9, 10  # record kinds only injected code produces
 get_ident = threading.get_ident
 _getframe = sys._getframe
 
@@ -35,6 +38,9 @@ class RecordingHooks:
         self.sites = sites
         self.enabled = True  # runtime_control_enabled: pause/resume without re-instrumenting
         self.calls: dict[int, Any] = {}  # id(frame) -> entry record of the call running there
+        # the full admission checks (held, sampled, limits) for the slow path
+        self._gates = {id(recorder.skipped): make_gate(recorder, recorder.skipped),
+                       id(recorder.skipped_lines): make_gate(recorder, recorder.skipped_lines)}
 
     def _admit(self) -> int | None:
         rec = self.rec
@@ -48,22 +54,40 @@ class RecordingHooks:
             return None
         return tid
 
-    # A call's entry record is kept by the caller's frame: injected code adds no local name.
+    # The hot probes (enter/exit, values) admit and capture inline: on this path one Python
+    # call less is worth more than the repetition costs. A call's entry record is kept by the
+    # caller's frame, so injected code adds no local name.
     def enter(self, site: int, args: dict[str, Any]) -> None:
-        tid = self._admit()
-        if tid is None:
-            return
-        render = self.rec.render_value
-        entry = (ENTRY, self.sites[site][0], tid, perf_counter_ns(),
-                 tuple(render(v) for v in args.values()))
-        self.rec.queue.append(entry)
+        rec = self.rec
+        if not (self.enabled and rec.fast):
+            tid = self._admit_slow(rec.skipped)
+            if tid is None:
+                return
+        else:
+            tid = get_ident()
+            if tid not in rec.thread_names and not rec.register_thread(tid):
+                rec.skipped["thread_limit"].inc()
+                return
+            if len(rec.queue) >= rec.capacity:
+                rec.full(rec.skipped)
+                return
+        values = tuple(args.values())
+        for v in values:
+            if type(v) not in SCALARS or type(v) is str and len(v) > rec.max_str:
+                values = rec.capture(values)
+                break
+        entry = (ENTRY, self.sites[site][0], tid, perf_counter_ns(), values)
+        rec.queue.append(entry)
         self.calls[id(_getframe(1))] = entry
 
     def exit(self, site: int, value: Any) -> Any:
         entry = self.calls.pop(id(_getframe(1)), None)
         if entry is not None:  # a second exit (return inside finally) is not a second call
-            self.rec.queue.append((EXIT, entry[1], entry[2], perf_counter_ns(),
-                                   self.rec.render_value(value), entry[3]))
+            rec = self.rec
+            t = type(value)
+            kept = value if t in SCALARS and (t is not str or len(value) <= rec.max_str) \
+                else rec.render_value(value)
+            rec.queue.append((EXIT, entry[1], entry[2], perf_counter_ns(), kept, entry[3]))
         return value
 
     def exception(self, site: int) -> None:
@@ -72,6 +96,34 @@ class RecordingHooks:
             self.rec.queue.append((EXCEPTION, entry[1], entry[2], perf_counter_ns(),
                                    render_exception(self.rec, sys.exc_info()[1]), entry[3]))
 
+    def values(self, site: int, *values: Any) -> None:
+        """A line's captured locals passed directly (all of them bound): no locals() dict."""
+        rec = self.rec
+        if not (self.enabled and rec.fast):
+            tid = self._admit_slow(rec.skipped_lines)
+            if tid is None:
+                return
+        else:
+            tid = get_ident()
+            if tid not in rec.thread_names and not rec.register_thread(tid):
+                rec.skipped_lines["thread_limit"].inc()
+                return
+            if len(rec.queue) >= rec.capacity:
+                rec.full(rec.skipped_lines)
+                return
+        for v in values:
+            if type(v) not in SCALARS or type(v) is str and len(v) > rec.max_str:
+                values = rec.capture(values)
+                break
+        uid, line, _, names = self.sites[site]
+        captured = dict(zip(names, values, strict=True))
+        rec.queue.append((LINE, uid, tid, perf_counter_ns(), line, captured))
+
+    def _admit_slow(self, counters: Any) -> int | None:
+        if not self.enabled:
+            return None
+        return self._gates[id(counters)]()
+
     def line(self, site: int, f_locals: dict[str, Any]) -> None:
         tid = self._admit()
         if tid is not None:
@@ -79,15 +131,6 @@ class RecordingHooks:
             uid, line = self.sites[site][:2]
             self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
                                    {k: render(v) for k, v in f_locals.items()}))
-
-    def values(self, site: int, *values: Any) -> None:
-        """A line's captured locals passed directly (all of them bound): no locals() dict."""
-        tid = self._admit()
-        if tid is not None:
-            uid, line, _, names = self.sites[site]
-            render = self.rec.render_value
-            self.rec.queue.append((LINE, uid, tid, perf_counter_ns(), line,
-                                   dict(zip(names, map(render, values), strict=True))))
 
     def assign(self, site: int, name: str, value: Any) -> None:
         tid = self._admit()
