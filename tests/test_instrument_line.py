@@ -70,7 +70,7 @@ def test_captured_names_are_passed_directly_with_a_locals_fallback() -> None:
         '''
         def f(x):
             try:  # @sl:3
-                "@sl:hooks".values(1, x, y)  # @sl:3
+                "@sl:probe:1"(x, y)  # @sl:3
             except NameError:  # @sl:3
                 "@sl:hooks".line(1, (lambda d: {k: d[k] for k in ('x', 'y', ) if k in d})(locals()))  # @sl:3
             y = x + 1

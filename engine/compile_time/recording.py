@@ -119,6 +119,36 @@ class RecordingHooks:
         captured = dict(zip(names, values, strict=True))
         rec.queue.append((LINE, uid, tid, perf_counter_ns(), line, captured))
 
+    def probe(self, site: int) -> Any:
+        """The callable one line probe calls with its captured values (see line.py): the
+        site's unit, line and names are bound in, the common case written out."""
+        uid, line, _, names = self.sites[site]
+        rec = self.rec
+        q = rec.queue
+        known = rec.thread_names
+        slow = self.values
+        max_str = rec.max_str
+        clock = perf_counter_ns
+
+        def hit(*values: Any) -> None:
+            if not (self.enabled and rec.fast):
+                return slow(site, *values)
+            tid = get_ident()
+            if tid not in known and not rec.register_thread(tid):
+                rec.skipped_lines["thread_limit"].inc()
+                return None
+            if len(q) >= rec.capacity:
+                rec.full(rec.skipped_lines)
+                return None
+            for v in values:
+                if type(v) not in SCALARS or type(v) is str and len(v) > max_str:
+                    values = rec.capture(values)
+                    break
+            q.append((LINE, uid, tid, clock(), line, dict(zip(names, values, strict=True))))
+            return None
+
+        return hit
+
     def _admit_slow(self, counters: Any) -> int | None:
         if not self.enabled:
             return None

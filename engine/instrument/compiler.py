@@ -9,18 +9,32 @@ from dataclasses import dataclass, field
 
 from ..errors import ScopelineError
 from .linemap import remap_tree
-from .plan import PLACEHOLDER, Site
+from .plan import PLACEHOLDER, PROBE, Site
 
 
 def bind_hooks(code: types.CodeType, hooks: object) -> types.CodeType:
-    """Swap the placeholder constant for ``hooks`` in ``code`` and every nested code object."""
-    consts = tuple(
-        hooks if type(const) is str and const == PLACEHOLDER
-        else bind_hooks(const, hooks) if isinstance(const, types.CodeType)
-        else const
-        for const in code.co_consts
-    )
-    return code.replace(co_consts=consts)
+    """Swap the placeholder constants in ``code`` and every nested code object: the hooks
+    object itself, and each line probe's own callable (``hooks.probe(site)``)."""
+    def bound(const: object) -> object:
+        if type(const) is str:
+            if const == PLACEHOLDER:
+                return hooks
+            if const.startswith(PROBE) and hooks is not PLACEHOLDER:
+                return probe_of(hooks, int(const[len(PROBE):]))
+            return const
+        if isinstance(const, types.CodeType):
+            return bind_hooks(const, hooks)
+        return const
+
+    return code.replace(co_consts=tuple(bound(c) for c in code.co_consts))
+
+
+def probe_of(hooks: object, site_id: int) -> object:
+    make = getattr(hooks, "probe", None)
+    if make is not None:
+        return make(site_id)
+    values = hooks.values  # type: ignore[attr-defined]
+    return lambda *captured: values(site_id, *captured)
 
 
 @dataclass

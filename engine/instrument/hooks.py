@@ -70,6 +70,9 @@ class RecordingHooks:
     def values(self, site_id: int, *values: Any) -> None:
         self.events.append(("values", site_id, values))
 
+    def probe(self, site_id: int) -> Any:
+        return lambda *values: self.values(site_id, *values)
+
     def assign(self, site_id: int, name: str, value: Any) -> None:
         self.events.append(("assign", site_id, name, value))
 

@@ -11,7 +11,7 @@ written in the function: the lambda's own scope cannot disturb the user's names.
 
     def f(x):                       def f(x):
         y = x + 1         ->            try:  # @sl:2
-                                            "@sl:hooks".values(1, x)  # @sl:2
+                                            "@sl:probe:1"(x)  # @sl:2
                                         except NameError:  # @sl:2
                                             "@sl:hooks".line(1, (lambda d: ...)(locals()))
                                         y = x + 1
@@ -22,7 +22,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .base import Pass, injected_line, is_docstring, is_injected
-from .plan import MARKER, PLACEHOLDER
+from .plan import MARKER, PLACEHOLDER, PROBE
 
 
 def locals_expression(names: tuple[str, ...]) -> str:
@@ -37,7 +37,7 @@ def probe_for(site: int, names: tuple[str, ...], line: int) -> cst.BaseStatement
     if not names:
         return injected_line(snapshot, line)
     mark = f"{MARKER}{line}"
-    direct = f'"{PLACEHOLDER}".values({site}, {", ".join(names)})'
+    direct = f'"{PROBE}{site}"({", ".join(names)})'
     return cst.parse_statement(f"try:  {mark}\n    {direct}  {mark}\n"
                                f"except NameError:  {mark}\n    {snapshot}  {mark}\n")
 

@@ -9,6 +9,9 @@ GRANULARITIES = ("function", "line", "variable", "expression")
 # Injected code reaches the hooks object through this string constant: compile() swaps it for
 # the hooks object in co_consts, so the user's namespaces never gain a name.
 PLACEHOLDER = "@sl:hooks"
+# A line probe's own callable: "@sl:probe:N" becomes hooks.probe(N), made for that site alone,
+# so the hot call needs no method lookup and no site lookup.
+PROBE = "@sl:probe:"
 # Every injected line ends with this comment naming the original line it belongs to.
 MARKER = "# @sl:"
 
