@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import traceback
 from pathlib import Path
 
 
@@ -18,3 +19,12 @@ def marker_line(module, name: str) -> int:
 
 def by_type(events, type_: str, function: str | None = None):
     return [e for e in events if e.type == type_ and (function is None or e.function == function)]
+
+
+def traceback_of(func, *args) -> str:
+    """The formatted traceback ``func(*args)`` raises, as a user would read it."""
+    try:
+        func(*args)
+    except Exception:
+        return traceback.format_exc()
+    raise AssertionError(f"{func.__name__} did not raise")

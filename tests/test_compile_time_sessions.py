@@ -6,13 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 import runtime_sample as rs
 import scopeline
 from conftest import FIXTURES
-from helpers import by_type, marker_line
+from helpers import by_type, marker_line, traceback_of
 
 
 def test_line_granularity_injects_locals_capture_and_reports_original_lines():
@@ -33,16 +32,10 @@ def test_line_granularity_injects_locals_capture_and_reports_original_lines():
 
 
 def test_function_granularity_entry_exit_and_unchanged_tracebacks():
-    def crash_report():
-        try:
-            rs.fails(5)
-        except ValueError:
-            return traceback.format_exc()
-
-    plain = crash_report()
+    plain = traceback_of(rs.fails, 5)
     with scopeline.trace([rs.add, rs.fails], mode="compile_time") as session:
         assert rs.add(1, 2, 3, scale=2) == 12
-        traced = crash_report()
+        traced = traceback_of(rs.fails, 5)
     assert traced == plain
     events = list(session.events())
     (entry,) = by_type(events, "function_entry", "add")

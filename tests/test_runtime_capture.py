@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import traceback
 
 import pytest
 import runtime_sample as rs
 import scopeline
-from helpers import by_type, marker_line
+from helpers import by_type, marker_line, traceback_of
 from scopeline import ScopelineError
 
 
@@ -40,15 +39,9 @@ def test_n_calls_give_exactly_n_entry_and_n_exit_events():
 
 
 def test_propagated_exception_is_captured_and_traceback_is_unchanged():
-    def crash_report():
-        try:
-            rs.fails(5)
-        except ValueError:
-            return traceback.format_exc()
-
-    plain = crash_report()
+    plain = traceback_of(rs.fails, 5)
     with scopeline.trace(rs.fails) as session:
-        traced = crash_report()
+        traced = traceback_of(rs.fails, 5)
     assert traced == plain  # same frames, same file, same line numbers
     assert f'line {marker_line(rs, "fails-raise")}, in fails' in traced
     (exc,) = by_type(list(session.events()), "function_exception")
