@@ -123,13 +123,12 @@ def _names(code: types.CodeType, *bases: str) -> list[str]:
     return [_unique(n, taken) for n in bases]
 
 
-def _template(code: types.CodeType, sig: Signature) -> str:
-    """The general wrapper: enter/leave/fail hooks (several sessions, line tracing, ...)."""
-    k, r, e = _names(code, "_sl_k", "_sl_r", "_sl_e")
+def _call_and_exit(code: types.CodeType, sig: Signature, k: str, r: str, e: str,
+                   on_exit: list[str]) -> str:
+    """The part both templates share: call the original code, report a propagating
+    exception (bare ``raise``: no traceback entry), run ``on_exit`` lines, return."""
+    exit_lines = "".join(f"        {line}\n" for line in on_exit)
     return (
-        f"{'async ' if code.co_flags & CO_COROUTINE else ''}"
-        f"def {code.co_name}({sig.parameters_source()}):\n"
-        f"    {k} = {_ENTER!r}({sig.values_source()})\n"
         f"    try:\n"
         f"        {r} = {_call_expression(code, sig)}\n"
         f"    except {_BASE!r} as {e}:\n"
@@ -137,8 +136,19 @@ def _template(code: types.CodeType, sig: Signature) -> str:
         f"            {_FAIL!r}({k}, {e})\n"
         f"        raise\n"
         f"    if {k} is not None:\n"
-        f"        {_LEAVE!r}({k}, {r})\n"
+        f"{exit_lines}"
         f"    return {r}\n"
+    )
+
+
+def _template(code: types.CodeType, sig: Signature) -> str:
+    """The general wrapper: enter/leave/fail hooks (several sessions, line tracing, ...)."""
+    k, r, e = _names(code, "_sl_k", "_sl_r", "_sl_e")
+    return (
+        f"{'async ' if code.co_flags & CO_COROUTINE else ''}"
+        f"def {code.co_name}({sig.parameters_source()}):\n"
+        f"    {k} = {_ENTER!r}({sig.values_source()})\n"
+        + _call_and_exit(code, sig, k, r, e, [f"{_LEAVE!r}({k}, {r})"])
     )
 
 
@@ -175,19 +185,13 @@ def _template_fast(code: types.CodeType, sig: Signature) -> str:
         f"            {k} = {_ENTER!r}({sig.values_source()})\n"
         f"    else:\n"
         f"        {k} = {_ENTER!r}({sig.values_source()})\n"
-        f"    try:\n"
-        f"        {r} = {_call_expression(code, sig)}\n"
-        f"    except {_BASE!r} as {e}:\n"
-        f"        if {k} is not None:\n"
-        f"            {_FAIL!r}({k}, {e})\n"
-        f"        raise\n"
-        f"    if {k} is not None:\n"
-        f"        {x} = (7, {_UID!r}, {k}[2], {k}[3], {k}[4], {_CLOCK!r}(), {ret})\n"
-        f"        if {q} and {q}[-1] is {k}:\n"
-        f"            {q}[-1] = {x}\n"
-        f"        else:\n"
-        f"            {q}.append((1, {_UID!r}, {x}[2], {x}[5], {x}[6], {x}[3]))\n"
-        f"    return {r}\n"
+        + _call_and_exit(code, sig, k, r, e, [
+            f"{x} = (7, {_UID!r}, {k}[2], {k}[3], {k}[4], {_CLOCK!r}(), {ret})",
+            f"if {q} and {q}[-1] is {k}:",
+            f"    {q}[-1] = {x}",
+            "else:",
+            f"    {q}.append((1, {_UID!r}, {x}[2], {x}[5], {x}[6], {x}[3]))",
+        ])
     )
 
 
