@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from functools import partial
@@ -27,11 +26,10 @@ sys.path.insert(0, str(BENCH))  # the sibling modules, also when run from elsewh
 import peers  # noqa: E402
 import workloads  # noqa: E402
 from cases import Armed, Case, Variant  # noqa: E402
-from report import Collected, Row, Sample, format_table, summarise  # noqa: E402
-from run import backend  # noqa: E402
+from report import Row, format_table, summarise  # noqa: E402
+from run import backend, collect  # noqa: E402
 from worker import measure  # noqa: E402
 
-WORKER_TIMEOUT_S = 180
 N_LOOP = 100_000
 N_CALLS = 200_000
 
@@ -92,43 +90,6 @@ CALLS = Case(
 CASES: dict[str, Case] = {"i": LOOP, "ii": CALLS}
 
 
-def run_worker(case: Case, variant: str, scratch: Path) -> Sample | str:
-    """One measurement in a fresh process (this file in --worker mode); a Sample or the error."""
-    data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=scratch))  # no shared plan cache
-    env = {k: v for k, v in os.environ.items() if k != "SCOPELINE_ENV"}
-    env.update(SCOPELINE_DATA_DIR=str(data_dir), PYTHONHASHSEED="0")
-    try:
-        proc = subprocess.run([sys.executable, __file__, "--worker", case.key, variant],
-                              cwd=scratch, env=env, capture_output=True, text=True,
-                              timeout=WORKER_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return f"timed out after {WORKER_TIMEOUT_S} s"
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-        return f"exit {proc.returncode}: {tail}"
-    return Sample(**json.loads(proc.stdout.strip().splitlines()[-1]))
-
-
-def collect(case: Case, reps: int, scratch: Path) -> Collected:
-    """As bench/run.py's collect: each variant run right after its own baseline run."""
-    out = Collected()
-    others = [v.key for v in case.variants if v.key != "baseline"]
-    for round_no in range(reps):
-        shift = round_no % len(others)
-        for key in others[shift:] + others[:shift]:
-            base, got = run_worker(case, "baseline", scratch), run_worker(case, key, scratch)
-            if isinstance(base, str):
-                out.errors["baseline"] = base
-                continue
-            out.baselines.append(base)
-            if isinstance(got, str):
-                out.errors[key] = got
-            else:
-                out.pairs.setdefault(key, []).append((base, got))
-        print(f"  [{case.key}] round {round_no + 1}/{reps} done", file=sys.stderr, flush=True)
-    return out
-
-
 def verdict(rows: list[Row], unit: str) -> str:
     by_key = {r.key: r for r in rows}
     inj, rt = by_key["injected"], by_key["runtime"]
@@ -159,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
           "'stop ms' = stop_trace (excluded from 'ratio').")
     with tempfile.TemporaryDirectory(prefix="scopeline-injection-") as tmp:
         for case in CASES.values():
-            rows = summarise(case, collect(case, args.reps, Path(tmp)))
+            rows = summarise(case, collect(case, args.reps, Path(tmp),
+                                           worker=[sys.executable, __file__, "--worker"]))
             print()
             print(format_table(case, rows))
             print(verdict(rows, case.unit), flush=True)

@@ -46,14 +46,16 @@ def backend() -> str:
     return name
 
 
-def run_worker(case: Case, variant: str, scratch: Path) -> Sample | str:
+def run_worker(case: Case, variant: str, scratch: Path,
+               worker: list[str] | None = None) -> Sample | str:
     """One measurement in a fresh process; a Sample, or the error text."""
     data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=scratch))
     env = {k: v for k, v in os.environ.items() if k != "SCOPELINE_ENV"}  # measure the defaults
     env.update(SCOPELINE_DATA_DIR=str(data_dir), PYTHONHASHSEED="0")
     try:
         # cwd is the scratch dir: no pyproject.toml [tool.scopeline] gets picked up.
-        proc = subprocess.run([sys.executable, str(BENCH / "worker.py"), case.key, variant],
+        command = worker or [sys.executable, str(BENCH / "worker.py")]
+        proc = subprocess.run([*command, case.key, variant],
                               cwd=scratch, env=env, capture_output=True, text=True,
                               timeout=WORKER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -64,15 +66,17 @@ def run_worker(case: Case, variant: str, scratch: Path) -> Sample | str:
     return Sample(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def collect(case: Case, reps: int, scratch: Path) -> Collected:
-    """Each variant's samples, paired with the baseline sample taken just before it."""
+def collect(case: Case, reps: int, scratch: Path,
+            worker: list[str] | None = None) -> Collected:
+    """Each variant's samples, paired with the baseline sample taken just before it.
+    ``worker``: the command that measures one variant (default: bench/worker.py)."""
     out = Collected()
     others = [v.key for v in case.variants if v.key != "baseline" and v.arm is not None]
     for round_no in range(reps):
         shift = round_no % max(1, len(others))
         for key in others[shift:] + others[:shift]:
-            base = run_worker(case, "baseline", scratch)
-            got = run_worker(case, key, scratch)
+            base = run_worker(case, "baseline", scratch, worker)
+            got = run_worker(case, key, scratch, worker)
             if isinstance(base, str):
                 out.errors["baseline"] = base
                 continue
