@@ -13,24 +13,50 @@ from collections import Counter
 from operator import itemgetter
 from typing import Any
 
-from scopeline.engine.runtime.recorder import CALL, KIND_NAMES, Recorder, rendered
+from scopeline.engine.runtime.recorder import CALL, ENTRY, KIND_NAMES, Recorder, rendered
 from scopeline.engine.runtime.units import Unit
 from scopeline.engine.saferepr import SafeRepr
 
 
 def unit_table(units: list[Unit]) -> list[dict[str, Any]]:
-    """What a reader needs to name a static unit's events (saved with the session)."""
-    return [{"uid": u.uid, "module": u.module, "function": u.qualname, "file": u.file,
-             "first_line": u.first_line, "argnames": list(u.argnames), "arity": u.arity,
-             "generator": bool(u.code.co_flags & 0xA0),
-             "source": u.meta.get("source", "runtime")} for u in units]
+    """What a reader needs to name a static unit's events (saved with the session). A unit
+    that was ever injected also records under ``a<uid>`` (its injected probes)."""
+    rows = []
+    for u in units:
+        row = {"uid": u.uid, "module": u.module, "function": u.qualname, "file": u.file,
+               "first_line": u.first_line, "argnames": list(u.argnames), "arity": u.arity,
+               "generator": bool(u.code.co_flags & 0xA0), "source": "runtime"}
+        rows.append(row)
+        if u.meta.get("injected"):
+            rows.append({**row, "uid": f"a{u.uid}", "source": "ast", "mirror_of": u.uid})
+    return rows
 
 
 class Drain:
     def __init__(self, recorder: Recorder, saferepr: SafeRepr) -> None:
         self.recorder = recorder
         self.render = saferepr
-        self.kind_counts: Counter[int] = Counter()
+        # Records per (kind, unit key): event counts by type and call counts by function
+        # both come from it. Unit keys are uids (static units) or "dN" (a thread's functions).
+        self.unit_counts: Counter[tuple[int, Any]] = Counter()
+        self.dynamic_names: dict[str, str] = {}
+
+    @property
+    def kind_counts(self) -> Counter[int]:
+        out: Counter[int] = Counter()
+        for (kind, _), n in self.unit_counts.items():
+            out[kind] += n
+        return out
+
+    def call_counts(self, names: dict[Any, str]) -> dict[str, int]:
+        """Calls recorded per function ("module:qualname"): entries plus leaf CALL records.
+        ``names`` maps the session's static unit ids to their names."""
+        out: dict[str, int] = {}
+        for (kind, key), n in self.unit_counts.items():
+            if kind == ENTRY or kind == CALL:
+                name = names.get(key) or self.dynamic_names.get(key) or str(key)
+                out[name] = out.get(name, 0) + n
+        return out
 
     @property
     def counts(self) -> dict[str, int]:
@@ -48,14 +74,16 @@ class Drain:
         No Python-level loop over the records: counting and collecting thread ids run in C,
         and the rows are the record tuples themselves.
         """
-        self.kind_counts.update(map(_first, records))  # counted in C
+        self.unit_counts.update(map(_kind_and_unit, records))  # counted in C
         names = self.recorder.thread_names
         threads = {str(tid): names.get(tid, str(tid)) for tid in set(map(_third, records))}
-        return {"rows": records, "dynamic": self.recorder.take_new_dynamic(),
-                "threads": threads}
+        dynamic = self.recorder.take_new_dynamic()
+        for key, info in dynamic.items():  # once per function a thread target first ran
+            self.dynamic_names[key] = f"{info['module']}:{info['function']}"
+        return {"rows": records, "dynamic": dynamic, "threads": threads}
 
 
-_first = itemgetter(0)
+_kind_and_unit = itemgetter(0, 1)
 _third = itemgetter(2)
 
 

@@ -92,9 +92,9 @@ def settle_granularity(opts: TraceOptions, mode: str) -> None:
     if opts.granularity is None:
         from scopeline.engine import config
 
-        if mode == "compile_time" and (opts.trace_lines or opts.capture_locals):
+        if mode in ("compile_time", "hybrid") and (opts.trace_lines or opts.capture_locals):
             opts.granularity = "line"  # lines or locals asked for: a function probe won't do
-        elif mode == "compile_time":
+        elif mode in ("compile_time", "hybrid"):
             opts.granularity = config.get_with_fallback(
                 "compile_time.instrumentation.default_level", "function")
         else:

@@ -16,6 +16,8 @@ from scopeline.engine.runtime.recorder import (
     EXPRESSION,
     KIND_NAMES,
     LINE,
+    MESSAGE_RECEIVE,
+    MESSAGE_SEND,
     RAISE,
     RESUME,
     SUSPEND,
@@ -32,8 +34,13 @@ class Reader:
         self.prefix = session_id[:8]
         self.seq = 0
         self.threads: dict[str, str] = {}
-        self.stacks: dict[int, list[tuple[str, str, Any]]] = {}  # tid -> [(id, label, key)]
-        self.suspended: dict[Any, list[tuple[str, str, Any]]] = {}
+        # tid -> frames, innermost last: [event id, label, key, exact keys, joined by ast]
+        self.stacks: dict[int, list[list[Any]]] = {}
+        self.suspended: dict[Any, list[list[Any]]] = {}
+        # hybrid: an injected record's key -> the runtime key of the same function
+        self.mirror = {str(u["uid"]): str(u["mirror_of"]) for u in meta.get("units", [])
+                       if "mirror_of" in u}
+        self.call_counts: dict[tuple[int, str], int] = {}
 
     def events(self, batches: Iterable[dict[str, Any]]) -> Iterator[Event]:
         for batch in batches:
@@ -64,6 +71,11 @@ class Reader:
             if parked:
                 stack.append(parked.pop())
             return None
+        if stack and stack[-1][4] is None and not (kind in (EXIT, EXCEPTION)
+                                                   and key == stack[-1][2]):
+            # A call whose injected half ended and whose runtime exit never came (its runtime
+            # hooks were removed mid-call by a mode switch): it is over.
+            stack.pop()
         self.seq += 1
         event_id = f"{self.prefix}-{self.seq}"
         parent = stack[-1][0] if stack else None
@@ -71,18 +83,40 @@ class Reader:
         duration = None
         line = info["first_line"]
         call_stack = [s[1] for s in stack]
+        keys = None
+        # Hybrid: the injected half of a call the runtime hooks opened on this thread's top
+        # frame. Nothing runs between a call's runtime entry hook and its first injected probe
+        # (nor between its last probe and the runtime exit), so the top frame is that call.
+        joined = (key in self.mirror and stack and stack[-1][2] == self.mirror[key]
+                  and stack[-1][4] is (kind != ENTRY))
+        if joined:
+            top = stack[-1]
+            keys = top[3]
+            if kind == ENTRY:
+                top[4] = True
+                call_stack.append(label)
+            elif kind in (EXIT, EXCEPTION):
+                top[4] = None  # the call is over; its runtime exit should come next
+                call_stack.append(label)
+                duration = t - row[5] if row[5] is not None and row[5] >= 0 else None
         if kind == ENTRY:
             data["arguments"] = {n: decode_value(v) for n, v in zip(info["argnames"], row[4],
                                                                     strict=False)}
-            call_stack.append(label)
-            stack.append((event_id, label, key))
+            if not joined:
+                call_stack.append(label)
+                if self.mirror and key not in self.mirror:
+                    n = self.call_counts[(tid, key)] = self.call_counts.get((tid, key), 0) + 1
+                    keys = {"thread": tid, "code": label, "frame": event_id, "call": n}
+                stack.append([event_id, label, key, keys, False])
         elif kind in (EXIT, EXCEPTION):
-            if stack and stack[-1][2] == key:
-                parent = stack.pop()[0]
-                call_stack = [s[1] for s in stack] + [label]
-            else:
-                parent = None  # its entry was before the session (or on another stack)
-            duration = t - row[5] if row[5] is not None and row[5] >= 0 else None
+            if not joined:
+                if stack and stack[-1][2] == key:
+                    frame = stack.pop()
+                    parent, keys = frame[0], frame[3]
+                    call_stack = [s[1] for s in stack] + [label]
+                else:
+                    parent = None  # its entry was before the session (or on another stack)
+                duration = t - row[5] if row[5] is not None and row[5] >= 0 else None
             data["return_value" if kind == EXIT else "exception"] = decode_value(row[4])
         elif kind == LINE:
             line = row[4]
@@ -100,6 +134,11 @@ class Reader:
             site = self.sites.get(str(row[5]), {})
             data["expression"] = site.get("detail", "")
             data["value"] = decode_value(row[6])
+        elif kind in (MESSAGE_SEND, MESSAGE_RECEIVE):  # (.., line, id, queue, value, task, ns)
+            line, duration = row[4], row[9]
+            data.update(message_id=row[5], queue=row[6], value=decode_value(row[7]))
+            if row[8] is not None:
+                data["task"] = row[8]
         return Event(
             event_id=event_id, session_id=self.session_id, type=KIND_NAMES[kind],
             source=info.get("source", "runtime"), timestamp=self.wall0 + (t - self.perf0),
@@ -107,4 +146,5 @@ class Reader:
             thread_id=tid, thread_name=self.threads.get(str(tid), str(tid)),
             module=info["module"], function=info["function"], arity=info["arity"],
             file=info["file"], line=line, data=data, call_stack=call_stack,
-            sequence_number=self.seq, parent_event_id=parent, duration_ns=duration)
+            sequence_number=self.seq, parent_event_id=parent, duration_ns=duration,
+            metadata={"keys": keys} if keys else {})

@@ -48,52 +48,36 @@ class TraceSession:
         self.skipped_units: list[Unit] = []
         self.injector: Any = None  # compile-time sessions: a CompileTimeInjector
         self.runtime_units: list[Unit] = list(units)
+        # Runtime hooks kept after a mode switch until the session stops: frames already
+        # running the code they sit on finish with their exit recorded (nothing lost).
+        self.retired_units: list[Unit] = []
         self.lock = threading.RLock()
         self.timer: threading.Timer | None = None
         self.last_capture = time.monotonic()
 
     # -- hooks on / off ------------------------------------------------------------------------
+    @property
+    def hybrid(self) -> bool:
+        return self.mode == "hybrid"
+
     def install(self) -> None:
         with self.lock:
             if self.installed:
                 return
             done: list[Any] = []
-            needs_function = getattr(self.backend, "needs_function", False)
             self.pending = []
             self.skipped_units = []
-            if self.injector is not None and self.injector.live:
-                # Paused under runtime control: the injected code stayed; switch it back on.
-                self.injector.set_enabled(True)
-            elif self.injector is not None:
-                # Injected where it can be; what cannot falls back to runtime hooks below.
-                self.runtime_units = self.injector.install(self.units, self.recorder,
-                                                           self.options)
-                self.compile_time_refs = [u.display for u in self.units
-                                          if u not in self.runtime_units]
-                self.runtime_refs = [u.display for u in self.runtime_units] + [
-                    f"thread:{t.name}" for t in self.thread_units]
             try:
-                for unit in self.runtime_units:
-                    if needs_function and unit.function is None:
-                        if "<locals>" not in unit.qualname:
-                            self.pending.append(unit)  # bound once the program defines it
-                            continue
-                        if unit.meta.get("from_module"):
-                            self.recorder.note(f"{unit.display}: nested function skipped (no "
-                                               "function object to hook on Python 3.11)")
-                            self.skipped_units.append(unit)
-                            continue
-                    try:
-                        self.backend.add(unit, self.recorder)
-                    except ScopelineError as exc:
-                        # One function of a module that cannot be hooked (an async generator
-                        # on 3.11, say) must not cost the module's other functions.
-                        if not (unit.meta.get("from_module") and exc.code == "mode_unavailable"):
-                            raise
-                        self.recorder.note(f"{unit.display} skipped: {exc.message}")
-                        self.skipped_units.append(unit)
-                        continue
-                    done.append(unit)
+                if self.injector is not None and self.injector.live:
+                    # Paused under runtime control: the injected code stayed; switch it back on.
+                    self.injector.set_enabled(True)
+                    for unit in self.runtime_units:
+                        self._add_runtime(unit, done)
+                elif self.injector is not None:
+                    self._install_injected(done)
+                else:
+                    for unit in self.runtime_units:
+                        self._add_runtime(unit, done)
                 for tunit in self.thread_units:
                     self.backend.add_thread(tunit, self.recorder)
                     done.append(tunit)
@@ -104,7 +88,58 @@ class TraceSession:
                 if self.injector is not None:
                     self.injector.uninstall()
                 raise
+            if "messages" in self.options.include:
+                from scopeline.engine.correlation import messages
+
+                messages.install(self)
             self.installed = True
+
+    def _install_injected(self, done: list[Any], hooked: tuple[Unit, ...] = ()) -> None:
+        """Inject where it can be; what cannot falls back to runtime hooks. Hybrid: runtime
+        hooks go on the injected code *before* it is swapped in, so no call runs it unseen."""
+        from scopeline.engine.hybrid import runtime_variants
+
+        variants: list[Unit] = []
+
+        def before_load(group: list[Unit], module_code: Any) -> None:
+            for variant in runtime_variants(group, module_code, self.recorder):
+                if self._add_runtime(variant, done):
+                    variants.append(variant)
+
+        fallback = self.injector.install(self.units, self.recorder, self.options,
+                                         before_load=before_load if self.hybrid else None)
+        for unit in fallback:
+            if unit not in hooked:  # a mode switch: runtime hooks already on these
+                self._add_runtime(unit, done)
+        self.runtime_units = variants + fallback
+        self.compile_time_refs = [u.display for u in self.units if u not in fallback]
+        self.runtime_refs = [u.display for u in self.runtime_units] + [
+            f"thread:{t.name}" for t in self.thread_units]
+
+    def _add_runtime(self, unit: Unit, done: list[Any]) -> bool:
+        """Put runtime hooks on one unit; False when it is pending or had to be skipped."""
+        if getattr(self.backend, "needs_function", False) and unit.function is None:
+            if "<locals>" not in unit.qualname:
+                self.pending.append(unit)  # bound once the program defines it
+                return False
+            if unit.meta.get("from_module") or unit.meta.get("variant_of") is not None:
+                self.recorder.note(f"{unit.display}: nested function skipped by runtime hooks "
+                                   "(no function object to hook on Python 3.11)")
+                self.skipped_units.append(unit)
+                return False
+        try:
+            self.backend.add(unit, self.recorder)
+        except ScopelineError as exc:
+            # One function of a module that cannot be hooked (an async generator on 3.11,
+            # say) must not cost the module's other functions.
+            optional = unit.meta.get("from_module") or unit.meta.get("variant_of") is not None
+            if not (optional and exc.code == "mode_unavailable"):
+                raise
+            self.recorder.note(f"{unit.display} skipped by runtime hooks: {exc.message}")
+            self.skipped_units.append(unit)
+            return False
+        done.append(unit)
+        return True
 
     def bind(self, unit: Unit, function: Any) -> None:
         """A pending unit's function now exists (3.11, main module): hook it."""
@@ -123,18 +158,23 @@ class TraceSession:
 
     def uninstall(self, *, keep_injected: bool = False) -> None:
         """Remove every hook; ``keep_injected`` (pause under runtime control) leaves injected
-        code in place with its probes switched off."""
+        code in place with its probes switched off. Runtime hooks go first: on 3.11 they wrap
+        the injected code."""
         with self.lock:
             if not self.installed:
                 return
+            for item in [*self.runtime_units, *self.retired_units, *self.thread_units]:
+                if item not in self.pending and item not in self.skipped_units:
+                    self._remove_one(item)
+            self.retired_units = []
             if self.injector is not None:
                 if keep_injected:
                     self.injector.set_enabled(False)
                 else:
                     self.injector.uninstall()
-            for item in [*self.runtime_units, *self.thread_units]:
-                if item not in self.pending and item not in self.skipped_units:
-                    self._remove_one(item)
+            from scopeline.engine.correlation import messages
+
+            messages.uninstall(self)  # a no-op unless it captured messages
             self.installed = False
 
     # -- flushing --------------------------------------------------------------------------------
@@ -190,6 +230,8 @@ class TraceSession:
             "skipped_lines": self.recorder.skipped_line_counts(),
             "dropped": {"function_entry": dropped, "function_exit": dropped},
             "effective_sampling_rate": self.recorder.rate,
+            # recorded calls per function: what target analysis reads as measured frequency
+            "calls": self.drain.call_counts({u.uid: u.display for u in self.units}),
         }
 
     def to_meta(self) -> dict[str, Any]:

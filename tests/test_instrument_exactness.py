@@ -22,6 +22,17 @@ def test_same_outcomes(sample: Path, granularity: str) -> None:
     assert hooks.events, "instrumentation recorded nothing"
 
 
+@pytest.mark.parametrize("granularity", ["line", "variable", "expression"])
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_same_outcomes_with_calls_too(sample: Path, granularity: str) -> None:
+    """Hybrid sessions add entry/exit probes to a finer granularity: still exact."""
+    plan = InjectionPlan(granularity=granularity, with_calls=True)
+    original, instrumented, hooks = run_both(sample, plan)
+    assert instrumented == original
+    kinds = {event[0] for event in hooks.events}
+    assert "enter" in kinds and kinds - {"enter", "exit", "exception"}, kinds
+
+
 def test_tracebacks_are_compared() -> None:
     original, _, _ = run_both(FIXTURES / "sample_basic.py", InjectionPlan())
     kind, text = original["scenario_attribute_error"]

@@ -17,6 +17,17 @@ class CallNode:
     children: list[CallNode] = field(default_factory=list)
     lines: list[Event] = field(default_factory=list)
     raised: list[Event] = field(default_factory=list)
+    # hybrid: the injected half of this call, joined to the runtime half
+    merged: list[Event] = field(default_factory=list)
+
+    @property
+    def join(self) -> dict[str, object] | None:
+        """How the injected half was joined: strategy and confidence (hybrid only)."""
+        for ev in self.merged:
+            how = ev.metadata.get("correlation")
+            if how:
+                return how
+        return {"strategy": "exact_keys", "confidence": 1.0} if self.merged else None
 
     @property
     def name(self) -> str:
@@ -39,6 +50,12 @@ def build_forest(events: Iterable[Event]) -> dict[str, list[CallNode]]:
     roots: dict[str, list[CallNode]] = {}
     orphans: list[Event] = []
     for ev in sorted(events, key=lambda e: (e.sequence_number, e.monotonic_time)):
+        half_of = _runtime_half(ev, nodes)
+        if half_of is not None:  # hybrid: one node per call, whichever source saw what
+            half_of.merged.append(ev)
+            if ev.type == "function_entry" and not half_of.entry.data.get("arguments"):
+                half_of.entry.data["arguments"] = ev.data.get("arguments", {})
+            continue
         if ev.type == "function_entry":
             node = CallNode(ev)
             nodes[ev.event_id] = node
@@ -51,7 +68,7 @@ def build_forest(events: Iterable[Event]) -> dict[str, list[CallNode]]:
             node = nodes.get(ev.parent_event_id or "")
             if node is not None:
                 node.exit = ev
-        elif ev.type == "line_execution":
+        elif ev.type in ("line_execution", "variable_assignment", "expression_evaluation"):
             node = nodes.get(ev.parent_event_id or "")
             (node.lines if node else orphans).append(ev)
         elif ev.type == "function_exception":
@@ -59,6 +76,27 @@ def build_forest(events: Iterable[Event]) -> dict[str, list[CallNode]]:
             if node is not None:
                 node.raised.append(ev)
     return roots
+
+
+def _runtime_half(ev: Event, nodes: dict[str, CallNode]) -> CallNode | None:
+    """The runtime call node an injected entry/exit belongs to, by exact keys or by the
+    correlator's join (its correlation id names the runtime entry)."""
+    if ev.source != "ast" or ev.type not in ("function_entry", "function_exit",
+                                             "function_exception"):
+        return None
+    frame = ev.metadata.get("keys", {}).get("frame") or ev.metadata.get(
+        "correlation", {}).get("runtime_event_id")
+    node = nodes.get(frame) if frame else None
+    return node if node is not None and node.entry.source == "runtime" else None
+
+
+def _line_text(ev: Event) -> str:
+    if ev.type == "variable_assignment":
+        return f"line {ev.line}: {ev.data.get('variable_name')} = {ev.data.get('new_value')}"
+    if ev.type == "expression_evaluation":
+        return f"line {ev.line}: {ev.data.get('expression')} → {ev.data.get('value')}"
+    locals_ = ", ".join(f"{k}={v}" for k, v in ev.data.get("locals", {}).items())
+    return f"line {ev.line}: {locals_}"
 
 
 def format_duration(ns: int | None) -> str:
@@ -110,6 +148,10 @@ def call_label(node: CallNode, repeat: int = 1, total_ns: int | None = None,
             _call_text(last, text, name_style="cyan")
     else:
         text.append(f"  {format_duration(node.duration_ns)}", style="magenta")
+    join = node.join
+    if join is not None:
+        text.append(f"  🔀 {join['strategy']} {float(join['confidence']):.2f}",  # type: ignore[arg-type]
+                    style="dim")
     return text
 
 
@@ -140,8 +182,7 @@ def add_calls(tree: Tree, children: list[CallNode], budget: list[int]) -> None:
             branch.add(Text(f"raised at line {raised.line}: "
                             f"{raised.data.get('exception', '')}", style="red"))
         for line in node.lines[:20]:
-            locals_ = ", ".join(f"{k}={v}" for k, v in line.data.get("locals", {}).items())
-            branch.add(Text(f"line {line.line}: {locals_}", style="dim"))
+            branch.add(Text(_line_text(line), style="dim"))
         if len(node.lines) > 20:
             branch.add(Text(f"… {len(node.lines) - 20} more lines", style="dim"))
         add_calls(branch, node.children, budget)

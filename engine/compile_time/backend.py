@@ -84,7 +84,10 @@ def live_holder(unit: Unit) -> types.FunctionType | None:
 class CompileTimeInjector:
     """Installs and removes one session's injected code."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hybrid: bool = False) -> None:
+        # Hybrid: the same functions carry runtime hooks too; injected code also probes entry
+        # and exit, which the reader joins to the runtime half of each call.
+        self.hybrid = hybrid
         self.swaps: list[InjectedSwap] = []
         self.planned_modules: list[str] = []
         self.sites: list[dict[str, Any]] = []
@@ -99,8 +102,11 @@ class CompileTimeInjector:
         for hooks in self.recording_hooks:
             hooks.enabled = enabled
 
-    def install(self, units: list[Unit], recorder: Any, options: Any) -> list[Unit]:
-        """Inject into every unit it can; returns the units that must fall back to runtime."""
+    def install(self, units: list[Unit], recorder: Any, options: Any, *,
+                before_load: Any = None) -> list[Unit]:
+        """Inject into every unit it can; returns the units that must fall back to runtime.
+        ``before_load(group, module_code)`` runs once a file's code is compiled, before any
+        function runs it."""
         by_file: dict[str, list[Unit]] = defaultdict(list)
         for unit in units:
             by_file[unit.file].append(unit)
@@ -120,9 +126,9 @@ class CompileTimeInjector:
                 hooks = RecordingHooks(recorder, self._sitemap(group, sites))
                 self.recording_hooks.append(hooks)
                 code = bind_hooks(unbound, hooks)
-                self._load(group, code)
+                self._load(group, code, before_load)
                 for unit in group:
-                    unit.meta["source"] = "ast"
+                    unit.meta["injected"] = True  # its records are keyed ast_key(uid)
             except ScopelineError as exc:
                 for unit in group:
                     self.fallbacks.append((unit, f"{exc.code}: {exc.message}"))
@@ -131,6 +137,14 @@ class CompileTimeInjector:
                 fallback += group
         self.live = True
         return fallback
+
+    @staticmethod
+    def key_of(unit: Unit) -> str:
+        """Injected records carry a key of their own (hybrid.ast_key), so a unit can be traced
+        by both sources at once, or switch between them, and each event names its source."""
+        from scopeline.engine.hybrid import ast_key
+
+        return ast_key(unit.uid)
 
     def _prepare(self, group: list[Unit], options: Any) -> Any:
         """Rewrite and compile one file for its units; a ScopelineError is returned, not
@@ -147,7 +161,8 @@ class CompileTimeInjector:
                 trace_lines=tuple(options.trace_lines) + tuple(
                     line for u in group for line in (u.lines or ())),
                 capture_locals=tuple(options.capture_locals),
-                custom_injections=tuple(tuple(c) for c in options.custom_injections))
+                custom_injections=tuple(tuple(c) for c in options.custom_injections),
+                with_calls=self.hybrid and (options.granularity or "function") != "function")
             started = time.monotonic()
             result = self._instrumented(source, plan, group[0].file)
             budget = config.get_with_fallback("compile_time.compilation.recompile_timeout_ms",
@@ -162,11 +177,11 @@ class CompileTimeInjector:
 
     def _sitemap(self, group: list[Unit], sites: list[Any]) -> dict[int, tuple[Any, ...]]:
         """Each probe site -> (unit id, original line, session-wide site id, its names)."""
-        uid_of = {u.qualname: u.uid for u in group}
+        uid_of = {u.qualname: self.key_of(u) for u in group}
         sitemap = {}
         for site in sites:
             global_id = len(self.sites) + 1
-            sitemap[site.site_id] = (uid_of.get(site.qualname, group[0].uid), site.line,
+            sitemap[site.site_id] = (uid_of.get(site.qualname, self.key_of(group[0])), site.line,
                                      global_id, tuple(site.names))
             self.sites.append({"site_id": global_id, "kind": site.kind,
                                "qualname": site.qualname, "line": site.line,
@@ -198,9 +213,11 @@ class CompileTimeInjector:
                       [dataclasses.asdict(s) for s in instrumented.sites], unbound)
         return instrumented.sites, unbound
 
-    def _load(self, group: list[Unit], code: types.CodeType) -> None:
+    def _load(self, group: list[Unit], code: types.CodeType, before_load: Any = None) -> None:
         self.module_codes[group[0].file] = code
         if group[0].module == "__main__":
+            if before_load is not None:
+                before_load(group, code)
             return  # the program about to run: the runner executes the instrumented module
         holders: dict[int, types.FunctionType] = {}
         for unit in group:
@@ -208,11 +225,15 @@ class CompileTimeInjector:
             if holder is not None:
                 holders[id(holder)] = holder
         if not holders and group[0].module not in sys.modules:
+            if before_load is not None:
+                before_load(group, code)
             module_name = group[0].module
             import_hook.plan(module_name, lambda module, source, filename: code)
             self.planned_modules.append(module_name)
             return
         swaps = [prepare_swap(fn, code) for fn in holders.values()]  # all or nothing
+        if before_load is not None:
+            before_load(group, code)
         for swap in swaps:
             swap.install()
             self.swaps.append(swap)

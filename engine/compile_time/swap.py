@@ -38,7 +38,9 @@ class InjectedSwap:
 
     def install(self) -> None:
         codeswap.register_stand_in(self.instrumented, self.original)
-        self.function.__code__ = self.instrumented
+        if self.function.__code__ is self.original:
+            self.function.__code__ = self.instrumented
+        # else a runtime wrapper (hybrid, 3.11) already stands there, running the new code
 
     def restore(self) -> None:
         if self.function.__code__ is self.instrumented:

@@ -53,7 +53,7 @@ def instrument_source(source: str, plan: InjectionPlan, *, filename: str = "<str
     passes = [_PASSES[plan.granularity]] if plan.granularity in _PASSES else []
     if plan.custom_injections:
         passes.append(CustomTransformer)
-    if plan.granularity == "function":
+    if plan.granularity == "function" or plan.with_calls:
         passes.append(FunctionTransformer)
     for pass_type in passes:
         module = run_pass(module, pass_type, ctx)

@@ -23,6 +23,8 @@ class InjectionPlan:
     trace_lines: tuple[int, ...] = ()
     capture_locals: tuple[str, ...] = ()
     custom_injections: tuple[tuple[int, str, str], ...] = ()
+    # Entry/exit probes as well, at a finer granularity (hybrid sessions join on them).
+    with_calls: bool = False
 
 
 @dataclass

@@ -214,8 +214,11 @@ _originals: dict[int, types.CodeType] = {}
 
 
 def original_code(code: types.CodeType) -> types.CodeType:
-    """The user's code object behind one of our wrappers (or ``code`` itself)."""
-    return _originals.get(id(code), code)
+    """The user's code object behind our wrappers and injected code (or ``code`` itself):
+    in a hybrid session on 3.11 a wrapper stands for injected code standing for the user's."""
+    while id(code) in _originals:
+        code = _originals[id(code)]
+    return code
 
 
 def register_stand_in(stand_in: types.CodeType, original: types.CodeType) -> None:

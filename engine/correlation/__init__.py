@@ -1,0 +1,1 @@
+"""Correlation of runtime and injected events (and of messages between threads/tasks)."""

@@ -1,0 +1,1 @@
+"""Mode selection: target analysis, capabilities, cost model, rules, strategies, learning."""
