@@ -55,6 +55,10 @@ class Flusher:
                 next_window = wall1 + 1.0
                 for session in self.sessions():
                     session.recorder.roll_window()
+                    try:
+                        session.governor.tick()  # auto_escalate: step down if too costly
+                    except Exception as exc:
+                        session.recorder.note(f"mode check failed: {exc!r}")
             if wall1 - wall0 >= 1.0:
                 self._check_cpu((cpu1 - cpu0) / (wall1 - wall0) * 100)
                 cpu0, wall0 = cpu1, wall1

@@ -53,6 +53,9 @@ class TraceSession:
         self.retired_units: list[Unit] = []
         self.lock = threading.RLock()
         self.timer: threading.Timer | None = None
+        from scopeline.engine.autoswitch import Governor
+
+        self.governor = Governor(self)
         self.last_capture = time.monotonic()
 
     # -- hooks on / off ------------------------------------------------------------------------

@@ -79,3 +79,14 @@ def test_bad_switches_are_refused_clearly() -> None:
     with pytest.raises(ScopelineError) as err:
         scopeline.switch_mode(s.session_id, "hybrid")
     assert err.value.code in ("session_not_found", "invalid_state")
+
+
+def test_every_switch_path_restores_the_users_code_object() -> None:
+    original = hs.work.__code__
+    for path in (("hybrid",), ("compile_time",), ("hybrid", "runtime"), ("compile_time",
+                 "hybrid"), ("hybrid", "compile_time", "runtime")):
+        with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
+            for mode in path:
+                scopeline.switch_mode(s.session_id, mode, granularity="line")
+                assert hs.work(3) == 5
+        assert hs.work.__code__ is original, path

@@ -33,18 +33,22 @@ def codes_by_qualname(module_code: types.CodeType) -> dict[tuple[str, int], type
 @dataclass
 class InjectedSwap:
     function: types.FunctionType
-    original: types.CodeType
+    previous: types.CodeType  # what __code__ was: the user's code, or a runtime wrapper
     instrumented: types.CodeType
+    original: types.CodeType  # the user's code behind it
 
     def install(self) -> None:
-        codeswap.register_stand_in(self.instrumented, self.original)
-        if self.function.__code__ is self.original:
+        if self.function.__code__ is self.previous:
             self.function.__code__ = self.instrumented
         # else a runtime wrapper (hybrid, 3.11) already stands there, running the new code
+        codeswap.register_stand_in(self.instrumented, self.original)
 
     def restore(self) -> None:
         if self.function.__code__ is self.instrumented:
-            self.function.__code__ = self.original
+            # Back to the wrapper that stood there if it is still in use (another session's),
+            # else to the user's own code (a wrapper this session retired is gone).
+            live = codeswap.is_stand_in(self.previous)
+            self.function.__code__ = self.previous if live else self.original
         codeswap.unregister_stand_in(self.instrumented)
 
 
@@ -64,4 +68,4 @@ def prepare_swap(function: types.FunctionType,
                              f"{original.co_qualname}: the instrumented code has other free "
                              "variables than the live function's closure",
                              details={"live": original.co_freevars, "new": found.co_freevars})
-    return InjectedSwap(function, function.__code__, found)
+    return InjectedSwap(function, function.__code__, found, original)

@@ -226,6 +226,10 @@ def register_stand_in(stand_in: types.CodeType, original: types.CodeType) -> Non
     _originals[id(stand_in)] = original
 
 
+def is_stand_in(code: types.CodeType) -> bool:
+    return id(code) in _originals
+
+
 def unregister_stand_in(stand_in: types.CodeType) -> None:
     _originals.pop(id(stand_in), None)
 
