@@ -53,6 +53,7 @@ class Governor:
         self.session = session
         self.last_counts: dict[str, int] = {}
         self.last_skipped = 0
+        self.last_skipped_lines = 0
         self.last_keys: dict[str, int] = {}
         self.last_time = time.monotonic()
         self.detail_requests = 0
@@ -89,6 +90,12 @@ class Governor:
 
         skipped = sum(session.recorder.skipped_counts().values())
         skipped_delta, self.last_skipped = skipped - self.last_skipped, skipped
+        # Lines skipped by the limits still ran their probe: priced as captured (an upper
+        # bound, so the step down errs on the cheap side).
+        skipped_lines = sum(session.recorder.skipped_line_counts().values())
+        delta["line_execution"] = delta.get("line_execution", 0) + skipped_lines - \
+            self.last_skipped_lines
+        self.last_skipped_lines = skipped_lines
         overhead = estimate_live_overhead(delta, session.mode, elapsed,
                                           skipped_calls=skipped_delta)
         self.last_overhead = overhead
@@ -124,7 +131,8 @@ class Governor:
                    f"escalation_thresholds.correlation_failures={max_failures}")
         else:
             return None
-        _switch(self.session, "runtime", f"{why}: stepped down to runtime (auto_escalate)")
+        _switch(self.session, "runtime", f"{why}: stepped down to runtime (auto_escalate)",
+                granularity="function", capture_locals=(), trace_lines=())
         return "runtime"
 
     def _one_sided_calls(self) -> int:

@@ -50,10 +50,22 @@ def build_units(target: Any, opts: TraceOptions, *, load: bool = True,
                     argnames=sig.all_names, arity=r.code.co_argcount,
                     calls=wants_calls or r.kind != "line", exceptions="exceptions" in opts.include,
                     lines=lines, capture_locals=opts.capture_locals,
-                    meta={"from_module": r.spec.kind in ("module", "file")})
+                    meta={"from_module": r.spec.kind in ("module", "file"),
+                          "line_target": r.line if r.kind == "line" else None})
         by_code[r.code] = unit
         units.append(unit)
     return units, threads, names
+
+
+def runtime_lines(unit: Unit, opts: TraceOptions) -> frozenset[int] | None:
+    """The lines runtime hooks watch in ``unit`` under ``opts`` (None: calls only)."""
+    target_line = unit.meta.get("line_target")
+    if target_line is not None:
+        return frozenset({int(target_line)} | set(opts.trace_lines))  # type: ignore[call-overload]
+    if (opts.granularity or "function") != "function" or "lines" in opts.include \
+            or opts.capture_locals:
+        return frozenset(opts.trace_lines)
+    return None
 
 
 def build_recorder(opts: TraceOptions) -> Recorder:

@@ -70,14 +70,24 @@ def _retire(session: Any, units: list[Unit], *, in_use: bool) -> None:
 
 
 def _user_units(session: Any) -> list[Unit]:
-    """Runtime hooks on the user's own code: retired ones are taken back, not added twice."""
+    """Runtime hooks on the user's own code, watching the lines the session's options ask
+    for now (a step down to runtime watches none). Hooks retired but still in place (3.12)
+    are taken back and updated in one step, never added twice."""
+    from scopeline.engine.planning import runtime_lines
+
     out: list[Unit] = []
     done: list[Any] = []
     for unit in session.units:
+        wanted = runtime_lines(unit, session.options)
         if unit in session.retired_units:
             session.retired_units.remove(unit)
+            if unit.lines != wanted:
+                unit.lines = wanted
+                session.backend.update(unit, session.recorder)
             out.append(unit)
-        elif session._add_runtime(unit, done):
+            continue
+        unit.lines = wanted
+        if session._add_runtime(unit, done):
             out.append(unit)
     return out
 

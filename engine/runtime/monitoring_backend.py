@@ -180,6 +180,11 @@ class MonitoringBackend:
             self.subs.setdefault(unit.code, []).append((unit, recorder))
             self._refresh(unit.code)
 
+    def update(self, unit: Unit, recorder: Recorder) -> None:
+        """A hooked unit's settings changed (its lines): new hooks in one step, no gap."""
+        with self.lock:
+            self._refresh(unit.code)
+
     def remove(self, unit: Unit, recorder: Recorder) -> None:
         with self.lock:
             subs = self.subs.get(unit.code, [])

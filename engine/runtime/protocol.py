@@ -15,6 +15,10 @@ class RuntimeBackend(Protocol):
     def add(self, unit: Unit, recorder: Recorder) -> None:
         """Start hooking ``unit.code`` for ``recorder`` (several sessions may share a code)."""
 
+    def update(self, unit: Unit, recorder: Recorder) -> None:
+        """Re-read a hooked unit's settings (which lines it watches)."""
+        ...
+
     def remove(self, unit: Unit, recorder: Recorder) -> None:
         """Stop; when no session is left on a code object, nothing of ours stays on it."""
 

@@ -133,6 +133,11 @@ class SettraceBackend:
             self.subs.setdefault(unit.code, []).append((unit, recorder))
             self._reinstall(unit.code)
 
+    def update(self, unit: Unit, recorder: Recorder) -> None:
+        """A hooked unit's settings changed: a new wrapper replaces the old one."""
+        with self.lock:
+            self._reinstall(unit.code)
+
     def remove(self, unit: Unit, recorder: Recorder) -> None:
         with self.lock:
             subs = self.subs.get(unit.code, [])
