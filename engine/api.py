@@ -57,10 +57,10 @@ def trace(target: Any, **options: Any) -> TraceSession:
             mode=decision.mode, mode_reason=decision.reason, targets=names, options=opts,
             units=units, thread_units=thread_units, recorder=recorder, backend=get_backend(),
             store=_store())
-        if decision.mode == "compile_time":
+        if decision.mode in ("compile_time", "hybrid"):
             from scopeline.engine.compile_time.backend import CompileTimeInjector
 
-            session.injector = CompileTimeInjector()
+            session.injector = CompileTimeInjector(hybrid=decision.mode == "hybrid")
         session.batch_size = config.get_with_fallback("unified.storage.flush_batch_size", 50_000)
         if _enabled:
             session.install()
@@ -152,9 +152,13 @@ def get_trace_info(session_id: Any) -> TraceSession:
 
 def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
                  max_events_per_second: int | None = None,
-                 buffer_size: int | None = None) -> TraceSession:
-    """Change a live session's capture limits without stopping it (second seed)."""
+                 buffer_size: int | None = None, granularity: str | None = None,
+                 capture_locals: Any = None, trace_lines: Any = None) -> TraceSession:
+    """Change a live session's capture limits, or what it captures, without stopping it
+    (second seed). More detail on a runtime session escalates it to hybrid (auto_escalate)."""
     session = _get(session_id)
+    if granularity is not None or capture_locals is not None or trace_lines is not None:
+        _adjust_detail(session, granularity, capture_locals, trace_lines)
     rec = session.recorder
     if sampling_rate is not None:
         parse_options(sampling_rate=sampling_rate)  # same checks as trace()
@@ -172,6 +176,43 @@ def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
              f"buffer_size={rec.limits.buffer_size}")
     session.save()
     return session
+
+
+def _adjust_detail(session: TraceSession, granularity: str | None, capture_locals: Any,
+                   trace_lines: Any) -> None:
+    from scopeline.engine.autoswitch import escalate_for_detail
+
+    wanted = parse_options(granularity=granularity, capture_locals=capture_locals or (),
+                           trace_lines=trace_lines or ())
+    detail = {"granularity": wanted.granularity or session.options.granularity,
+              "capture_locals": wanted.capture_locals or session.options.capture_locals,
+              "trace_lines": wanted.trace_lines or session.options.trace_lines}
+    if session.mode == "runtime":
+        if escalate_for_detail(session, granularity=wanted.granularity,
+                               capture_locals=wanted.capture_locals,
+                               trace_lines=wanted.trace_lines):
+            return
+        raise ScopelineError(
+            "invalid_state", "a runtime session cannot change what it captures while it "
+            "runs (auto_escalate is off)", details=detail,
+            suggestions=[f"scopeline.switch_mode({session.session_id[:8]!r}, 'hybrid', "
+                         "granularity=...) keeps every call and adds the detail."])
+    # Injected capture is re-planned: through runtime and back, each step losing nothing.
+    mode = session.mode
+    switch_mode(session.session_id, "runtime", _reason="re-instrumenting with new detail")
+    switch_mode(session.session_id, mode, _reason="new detail asked for", **detail)
+
+
+def request_detail(session_id: Any, what: str = "locals", line: int | None = None) -> bool:
+    """The editor wanted locals (or expression values) the session does not capture; past
+    ``hybrid.mode_switching.escalation_thresholds.detail_requests`` requests a runtime
+    session escalates to hybrid. Returns True when it did."""
+    if what not in ("locals", "expressions"):
+        raise ScopelineError("invalid_config", f"what={what!r}: expected 'locals' or "
+                             "'expressions'")
+    session = _get(session_id)
+    with session.lock:
+        return bool(session.governor.request_detail(what, line))
 
 
 def set_tracing_enabled(enabled: bool) -> None:
@@ -193,35 +234,42 @@ def tracing_enabled() -> bool:
 
 
 def switch_mode(session_id: Any, new_mode: str, **options: Any) -> TraceSession:
+    """Move a live session to another mode without losing or duplicating a call's events
+    (see ``switching``); ``options`` may change granularity, capture_locals, trace_lines."""
+    from scopeline.engine.switching import check_switch, switch
+
+    reason = options.pop("_reason", None)
     session = _get(session_id)
-    opts = parse_options(mode=new_mode, **options)
+    carried = {**session.options.to_dict(), "force_runtime": False,
+               "force_compile_time": False}
+    opts = parse_options(**{**carried, **options, "mode": new_mode})
+    check_switch(session, new_mode)
     decision = resolve_mode(session.targets, opts)
-    session.mode, session.mode_reason = decision.mode, decision.reason
+    settle_granularity(opts, decision.mode)
+    session.options = opts
+    switch(session, decision.mode, reason or decision.reason)
+    session.mode_reason = reason or decision.reason
     session.save()
     return session
 
 
-def determine_mode(target: Any, **options: Any) -> ModeDecision:
-    return resolve_mode(target, parse_options(**options))
+def determine_mode(target: Any, *, strategy: str = "combined", **options: Any) -> ModeDecision:
+    """The full mode decision (every rule's verdict, learned evidence), without tracing."""
+    from scopeline.engine.selection.engine import determine_mode as decide
+
+    return decide(target, parse_options(**options), strategy=strategy)
 
 
 def mode_available(target: Any, mode: str) -> bool:
-    """Can ``target`` be traced in ``mode`` here? Compile-time also needs its source files."""
-    try:
-        resolve_mode(target, parse_options(mode=mode))
-        if mode == "compile_time":
-            from scopeline.engine.compile_time.backend import read_source
+    """Can ``target`` be traced in ``mode`` here? (see selection.capabilities)"""
+    from scopeline.engine.selection.capabilities import mode_available as available
 
-            units, _, _ = build_units(target, parse_options(mode=mode), load=False)
-            for unit in units:
-                read_source(unit)
-    except ScopelineError:
-        return False
-    return True
+    return available(target, mode)
 
 
 def get_mode_capabilities(target: Any) -> dict[str, list[str]]:
-    from scopeline.engine.modes import capabilities
+    """What each mode can capture for ``target`` here; an unavailable mode lists nothing."""
+    from scopeline.engine.selection.capabilities import get_mode_capabilities as capabilities
 
     return capabilities(target)
 

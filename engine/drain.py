@@ -50,12 +50,26 @@ class Drain:
 
     def call_counts(self, names: dict[Any, str]) -> dict[str, int]:
         """Calls recorded per function ("module:qualname"): entries plus leaf CALL records.
-        ``names`` maps the session's static unit ids to their names."""
-        out: dict[str, int] = {}
+        ``names`` maps the session's static unit ids to their names.
+
+        A unit's injected probes record under "a<uid>" (hybrid.ast_key): in hybrid mode both
+        sides see every call, so a unit counts the larger of its two sides, never their sum.
+        """
+        per_key: dict[Any, int] = {}
         for (kind, key), n in self.unit_counts.items():
-            if kind == ENTRY or kind == CALL:
-                name = names.get(key) or self.dynamic_names.get(key) or str(key)
-                out[name] = out.get(name, 0) + n
+            if kind in (ENTRY, CALL):
+                per_key[key] = per_key.get(key, 0) + n
+        out: dict[str, int] = {}
+        for key, n in per_key.items():
+            if type(key) is str and key[:1] == "a" and key[1:].isdigit():
+                uid = int(key[1:])
+                if uid in per_key:
+                    continue  # its runtime side is counted below, with this as the floor
+                key = uid
+            elif type(key) is int:
+                n = max(n, per_key.get(f"a{key}", 0))
+            name = names.get(key) or self.dynamic_names.get(key) or str(key)
+            out[name] = out.get(name, 0) + n
         return out
 
     @property

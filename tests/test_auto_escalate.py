@@ -48,9 +48,9 @@ def test_without_auto_escalate_the_request_is_refused_with_a_way_out() -> None:
 def test_the_enable_auto_escalation_setting_switches_it_off_too() -> None:
     config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
     try:
-        with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
-            with pytest.raises(ScopelineError):
-                scopeline.adjust_trace(s.session_id, capture_locals=["total"])
+        with scopeline.trace("hybrid_sample:work", mode="runtime") as s, \
+                pytest.raises(ScopelineError):
+            scopeline.adjust_trace(s.session_id, capture_locals=["total"])
     finally:
         config.reset_to_defaults()
 

@@ -83,9 +83,12 @@ def test_feature_flag_off_refuses_the_granularity_it_guards():
 
 def test_default_mode_from_config_is_used_for_auto():
     config.update_config("unified.default_mode", "hybrid")
-    with pytest.raises(ScopelineError) as err:
-        scopeline.trace(rs.hot)
-    assert err.value.code == "mode_unavailable"
+    with scopeline.trace(rs.hot) as session:  # no rule decides for a plain function
+        rs.hot(1)
+    assert session.mode == "hybrid" and "unified.default_mode" in session.mode_reason
+    with scopeline.trace(rs.hot, granularity="expression") as session:  # a rule decides
+        rs.hot(1)
+    assert session.mode == "compile_time"
 
 
 def test_prod_environment_samples_by_default(monkeypatch):

@@ -153,12 +153,12 @@ def test_nested_function_by_name(backend_name):
     target = "runtime_sample:make_counter.<locals>.bump"
     if backend_name == "sys.settrace":
         with pytest.raises(ScopelineError) as err:
-            scopeline.trace(target)
+            scopeline.trace(target, mode="runtime")
         assert err.value.code == "mode_unavailable"
         assert "3.12" in " ".join(err.value.recovery_suggestions)
-        return
-    with scopeline.trace(target) as session:
+    with scopeline.trace(target) as session:  # auto: the mode that can hook it here
         rs.make_counter()(3)
+    assert session.mode == ("compile_time" if backend_name == "sys.settrace" else "runtime")
     (exit_,) = by_type(list(session.events()), "function_exit")
     assert exit_.data["return_value"] == "3"
 

@@ -87,15 +87,13 @@ def test_timeout_stops_the_session_by_itself():
     assert any("timeout" in note for note in session.to_meta()["log"])
 
 
-@pytest.mark.parametrize("mode", ["hybrid"])
-def test_modes_not_built_yet_say_so_with_a_suggestion(mode):
-    with pytest.raises(ScopelineError) as err:
-        scopeline.trace(rs.hot, mode=mode)
-    assert err.value.code == "mode_unavailable"
-    assert "runtime" in err.value.recovery_suggestions[0]
-    assert scopeline.determine_mode(rs.hot).mode == "runtime"
-    assert scopeline.mode_available(rs.hot, "runtime")
-    assert not scopeline.mode_available(rs.hot, mode)
+@pytest.mark.parametrize("mode", ["runtime", "compile_time", "hybrid"])
+def test_every_mode_asked_for_is_the_session_mode(mode):
+    with scopeline.trace(rs.hot, mode=mode) as session:
+        rs.hot(1)
+    assert session.mode == mode and f"{mode} mode was asked for" in session.mode_reason
+    assert scopeline.mode_available(rs.hot, mode)
+    assert scopeline.determine_mode(rs.hot).mode == "runtime"  # auto: nothing asks for more
 
 
 def test_bad_options_and_unknown_sessions_are_one_clear_error():

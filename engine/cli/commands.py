@@ -112,6 +112,10 @@ def cmd_why(args: argparse.Namespace) -> int:
 
     if args.env:
         os.environ["SCOPELINE_ENV"] = args.env
+    from scopeline.engine.cli.why_project import cmd_why_project, is_project_target
+
+    if is_project_target(args.target):  # a folder, a file or a package: every function
+        return cmd_why_project(args)
     decision = determine_mode(args.target, granularity=args.granularity,
                               capture_locals=_split(args.capture))
     if args.json:
@@ -121,9 +125,23 @@ def cmd_why(args: argparse.Namespace) -> int:
     console.print(f"[bold]{args.target}[/bold] → [bold cyan]{decision.mode}[/bold cyan] "
                   f"(confidence {decision.confidence:.2f})")
     console.print(decision.reason)
+    if decision.alternatives:
+        console.print(f"alternatives: {', '.join(decision.alternatives)}")
+    for key, value in decision.options.items():
+        console.print(f"{key}: {value}")
     for warning in decision.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+    print_rule_verdicts(console, decision.rules)
     return 0
+
+
+def print_rule_verdicts(console: Console, verdicts: list[dict[str, Any]]) -> None:
+    console.print("[bold]rules[/bold] (highest priority first):")
+    for v in verdicts:
+        mark = ("[green]✓[/green]" if v["matched"] and v["available"] else
+                "[yellow]✗ unavailable[/yellow]" if v["matched"] else "[dim]·[/dim]")
+        console.print(f"  {mark} {v['rule']} ({v['priority']}) → {v['mode']}: "
+                      f"{v['reasoning']}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

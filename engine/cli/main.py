@@ -56,8 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--capture", default="", metavar="a,b")
     show.add_argument("--lines", default="", metavar="N,M", help="lines to instrument")
 
-    why = sub.add_parser("why", help="the mode decision for a target, without running anything")
-    why.add_argument("target")
+    why = sub.add_parser("why", help="the mode decision for a target, without running "
+                                     "anything; for a folder, a file.py or a package: every "
+                                     "function with its recommended mode")
+    why.add_argument("target", help="pkg.mod:func, file.py:LINE, thread:NAME, or a folder, "
+                                    "file.py or package name for the project listing")
     why.add_argument("--granularity", default="function")
     why.add_argument("--capture", default="")
     why.add_argument("--env", choices=["dev", "test", "prod"])

@@ -150,7 +150,10 @@ _UNIFIED_COMMON: dict[str, Any] = {
                                            " 4 variable) at or above which auto picks hybrid.",
                                         hi=4),
         "performance_threshold_for_runtime": _float(0.8, "Performance-sensitivity score (0..1)"
-                                                         " at or above which auto picks runtime."),
+                                                         " at or above which auto picks runtime"
+                                                         " (low 0.2, medium 0.5, high 0.9 call"
+                                                         " frequency, or the measured event rate"
+                                                         " over max_events_per_second)."),
     },
     "feature_flags": {
         "enable_ast_local_variables": _bool(True, "Compile-time mode may capture local"
@@ -264,14 +267,22 @@ _MODE_SECTIONS: dict[str, Any] = {
                                                 " unified.storage.keep_sessions are deleted."),
         },
         "mode_switching": {
-            "enable_auto_escalation": _bool(True, "A session may step up to more detail when"
-                                                  " thresholds are hit."),
+            "enable_auto_escalation": _bool(True, "A session may change mode by itself: up to"
+                                                  " hybrid when more detail is asked for, down"
+                                                  " (hybrid → runtime → sampled) when it costs"
+                                                  " too much."),
+            "overhead_budget_percent": _int(25, "Estimated share of the program's time that"
+                                                " capture may take before the session steps"
+                                                " down.", lo=1),
             "escalation_thresholds": {
-                "events_per_second": _int(10_000, "Event rate that triggers escalation."),
-                "correlation_failures": _int(10, "Failed correlations that trigger"
-                                                 " escalation."),
-                "detail_requests": _int(3, "Requests for more detail that trigger"
-                                           " escalation."),
+                "events_per_second": _int(10_000, "A hybrid session capturing more events per"
+                                                  " second than this steps down to runtime."),
+                "correlation_failures": _int(10, "Calls per second seen by one half of a"
+                                                 " hybrid session only, past which it steps"
+                                                 " down to runtime."),
+                "detail_requests": _int(3, "Requests for locals or expressions a runtime"
+                                           " session cannot answer, after which it"
+                                           " escalates to hybrid."),
             },
         },
     },
@@ -281,16 +292,21 @@ _AI: dict[str, Any] = {
     "mode_selection": {
         "enabled": _bool(True, "The learned selector advises auto mode."),
         "provider": Setting("str", "local", "Which selector advises ('local' = the built-in"
-                                            " one).", allow_empty=False),
+                                            " one; any other is skipped with a warning).",
+                            allow_empty=False),
         "analysis_timeout_ms": _int(100, "Time the selector may take per decision.",
                                     unlimited=True),
         "confidence_threshold": _float(0.6, "Advice below this confidence is ignored."),
     },
     "instrumentation_planning": {
-        "enabled": _bool(True, "Instrumentation plans are suggested automatically."),
-        "complexity_analysis": _bool(True, "Plans weigh each function's complexity."),
-        "historical_data_weight": _float(0.3, "Weight of past sessions in planning."),
-        "user_preference_weight": _float(0.7, "Weight of the user's own choices in planning."),
+        "enabled": _bool(True, "Mode decisions suggest a granularity (suggested_granularity)"
+                               " when none is given."),
+        "complexity_analysis": _bool(True, "Cyclomatic complexity feeds the mode rules (the"
+                                           " complex-algorithm rule picks hybrid)."),
+        "historical_data_weight": _float(0.3, "Weight of feedback on similar targets"
+                                              " (train_with_feedback) in auto mode decisions."),
+        "user_preference_weight": _float(0.7, "Weight of a mode preferred in trace(metadata="
+                                              "{'preferred_mode': ...}) in auto decisions."),
     },
 }
 
