@@ -71,7 +71,6 @@ def main() -> int:
     (folder / "flood.py").write_text(SOURCE)
     sys.path.insert(0, str(folder))
     import flood  # noqa: PLC0415
-
     import scopeline
     from scopeline.engine import config
     from scopeline.engine.selection.costmodel import calibrate
