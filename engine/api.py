@@ -122,8 +122,13 @@ def pause_trace(session_id: Any) -> None:
         if session.status != "active":
             raise ScopelineError("invalid_config", f"session {session.session_id[:8]} is "
                                  f"{session.status}, not active")
-        session.uninstall(keep_injected=config.get_with_fallback(
-            "compile_time.runtime_integration.runtime_control_enabled", True))
+        shared = config.get_with_fallback("runtime.coordination.shared_session_management", True)
+        if session.mode == "hybrid" and not shared:
+            # each half managed by its own mode: the injected half keeps recording
+            session.uninstall(keep_injected=True, keep_recording=True)
+        else:
+            session.uninstall(keep_injected=config.get_with_fallback(
+                "compile_time.runtime_integration.runtime_control_enabled", True))
         session.status = "paused"
         session.save()
 
@@ -220,9 +225,13 @@ def set_tracing_enabled(enabled: bool) -> None:
     global _enabled
     with _lock:
         _enabled = bool(enabled)
+        registered = config.get_with_fallback(
+            "compile_time.runtime_integration.register_with_runtime", True)
         for session in _sessions.values():
             if session.status != "active":
                 continue
+            if session.mode == "compile_time" and not registered:
+                continue  # injected code not registered with the runtime switch: keeps going
             if _enabled:
                 session.install()
             else:

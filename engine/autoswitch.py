@@ -36,6 +36,12 @@ def escalate_for_detail(session: Any, *, granularity: str | None = None,
     if session.mode != "runtime" or not enabled(session):
         return False
     wanted = granularity or "line"
+    from scopeline.engine.modes import injection_refusal
+
+    refusal = injection_refusal("hybrid")
+    if refusal is not None:
+        session.recorder.note(f"not escalated to hybrid: {refusal.message}")
+        return False
     what = (f"granularity={wanted!r}" if granularity else
             f"capture_locals={list(capture_locals)}" if capture_locals else
             f"lines {list(trace_lines)}")

@@ -51,6 +51,14 @@ def injection_refusal(mode: str) -> ScopelineError | None:
             "enable_on_demand_compilation, which is off",
             suggestions=["scopeline.set_feature_flag('enable_on_demand_compilation', True), "
                          "or use mode='runtime'."])
+    if mode == "hybrid" and not config.get_with_fallback(
+            "runtime.coordination.coordinate_with_ast", True):
+        return ScopelineError(
+            "mode_unavailable", "hybrid mode puts runtime hooks and injected probes on the same "
+            "functions, which runtime.coordination.coordinate_with_ast = false forbids",
+            details={"mode": mode},
+            suggestions=["Use mode='runtime' or mode='compile_time', or set "
+                         "runtime.coordination.coordinate_with_ast = true."])
     env = config.current_environment()
     allowed = config.get_with_fallback("compile_time.instrumentation.environments",
                                        ["dev", "test"])

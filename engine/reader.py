@@ -40,6 +40,7 @@ class Reader:
         # hybrid: an injected record's key -> the runtime key of the same function
         self.mirror = {str(u["uid"]): str(u["mirror_of"]) for u in meta.get("units", [])
                        if "mirror_of" in u}
+        self.exact = bool(meta.get("exact_keys", True))  # event_correlation_enabled
         self.call_counts: dict[tuple[int, str], int] = {}
 
     def events(self, batches: Iterable[dict[str, Any]]) -> Iterator[Event]:
@@ -87,7 +88,8 @@ class Reader:
         # Hybrid: the injected half of a call the runtime hooks opened on this thread's top
         # frame. Nothing runs between a call's runtime entry hook and its first injected probe
         # (nor between its last probe and the runtime exit), so the top frame is that call.
-        joined = (key in self.mirror and stack and stack[-1][2] == self.mirror[key]
+        joined = (self.exact and key in self.mirror and stack
+                  and stack[-1][2] == self.mirror[key]
                   and stack[-1][4] is (kind != ENTRY))
         if joined:
             top = stack[-1]
@@ -104,7 +106,7 @@ class Reader:
                                                                     strict=False)}
             if not joined:
                 call_stack.append(label)
-                if self.mirror and key not in self.mirror:
+                if self.exact and self.mirror and key not in self.mirror:
                     n = self.call_counts[(tid, key)] = self.call_counts.get((tid, key), 0) + 1
                     keys = {"thread": tid, "code": label, "frame": event_id, "call": n}
                 stack.append([event_id, label, key, keys, False])

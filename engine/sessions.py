@@ -56,6 +56,12 @@ class TraceSession:
         from scopeline.engine.autoswitch import Governor
 
         self.governor = Governor(self)
+        from scopeline.engine import config
+
+        # runtime.coordination.event_correlation_enabled: the reader joins a hybrid call's
+        # two halves by exact keys; off, the correlator's scored strategies must join them
+        self.exact_keys = bool(config.get_with_fallback(
+            "runtime.coordination.event_correlation_enabled", True))
         self.last_capture = time.monotonic()
 
     # -- hooks on / off ------------------------------------------------------------------------
@@ -159,10 +165,10 @@ class TraceSession:
         else:
             self.backend.remove(item, self.recorder)
 
-    def uninstall(self, *, keep_injected: bool = False) -> None:
+    def uninstall(self, *, keep_injected: bool = False, keep_recording: bool = False) -> None:
         """Remove every hook; ``keep_injected`` (pause under runtime control) leaves injected
-        code in place with its probes switched off. Runtime hooks go first: on 3.11 they wrap
-        the injected code."""
+        code in place with its probes switched off (on, with ``keep_recording``). Runtime hooks
+        go first: on 3.11 they wrap the injected code."""
         with self.lock:
             if not self.installed:
                 return
@@ -172,7 +178,7 @@ class TraceSession:
             self.retired_units = []
             if self.injector is not None:
                 if keep_injected:
-                    self.injector.set_enabled(False)
+                    self.injector.set_enabled(keep_recording)
                 else:
                     self.injector.uninstall()
             from scopeline.engine.correlation import messages
@@ -255,6 +261,7 @@ class TraceSession:
             "log": list(self.recorder.log),
             "units": unit_table(self.units),
             "clock": self.clock,
+            "exact_keys": self.exact_keys,
             "sites": list(self.injector.sites) if self.injector is not None else [],
             "fallbacks": [{"target": u.display, "reason": why}
                           for u, why in self.injector.fallbacks] if self.injector else [],

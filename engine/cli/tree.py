@@ -53,6 +53,7 @@ def build_forest(events: Iterable[Event]) -> dict[str, list[CallNode]]:
         half_of = _runtime_half(ev, nodes)
         if half_of is not None:  # hybrid: one node per call, whichever source saw what
             half_of.merged.append(ev)
+            nodes[ev.event_id] = half_of  # what hangs under the injected half hangs here
             if ev.type == "function_entry" and not half_of.entry.data.get("arguments"):
                 half_of.entry.data["arguments"] = ev.data.get("arguments", {})
             continue

@@ -162,7 +162,9 @@ class CompileTimeInjector:
                     line for u in group for line in (u.lines or ())),
                 capture_locals=tuple(options.capture_locals),
                 custom_injections=tuple(tuple(c) for c in options.custom_injections),
-                with_calls=self.hybrid and (options.granularity or "function") != "function")
+                # entry/exit probes too when calls are asked for (or hybrid joins on them)
+                with_calls=(self.hybrid or bool({"calls", "returns"} & set(options.include)))
+                and (options.granularity or "function") != "function")
             started = time.monotonic()
             result = self._instrumented(source, plan, group[0].file)
             budget = config.get_with_fallback("compile_time.compilation.recompile_timeout_ms",

@@ -205,11 +205,18 @@ _MODE_SECTIONS: dict[str, Any] = {
             "flush_interval_ms": _int(200, "How often buffered events are flushed."),
         },
         "coordination": {
-            "coordinate_with_ast": _bool(True, "Runtime capture shares sessions with"
-                                               " compile-time instrumentation."),
-            "shared_session_management": _bool(True, "Both modes register in one session"
-                                                     " table."),
-            "event_correlation_enabled": _bool(True, "Runtime events carry correlation ids."),
+            "coordinate_with_ast": _bool(True, "Runtime hooks may share functions with"
+                                               " injected probes (hybrid mode, and mode"
+                                               " switches through it); off: hybrid is"
+                                               " unavailable."),
+            "shared_session_management": _bool(True, "Pausing a hybrid session pauses both"
+                                                     " halves; off: only the runtime half, the"
+                                                     " injected half keeps recording."),
+            "event_correlation_enabled": _bool(True, "Both halves of a hybrid call carry exact"
+                                                     " keys (thread, code, frame, call) and"
+                                                     " join with confidence 1.0; off: the"
+                                                     " correlator's scored strategies join"
+                                                     " them."),
         },
     },
     "compile_time": {
@@ -240,8 +247,10 @@ _MODE_SECTIONS: dict[str, Any] = {
                                                  " threads."),
         },
         "runtime_integration": {
-            "register_with_runtime": _bool(True, "Instrumented code registers with the"
-                                                 " runtime session table."),
+            "register_with_runtime": _bool(True, "Compile-time sessions answer to the"
+                                                 " runtime's global switch"
+                                                 " (set_tracing_enabled); off: their injected"
+                                                 " code keeps recording when it is off."),
             "shared_correlation_ids": _bool(True, "Instrumented events reuse runtime"
                                                   " correlation ids."),
             "runtime_control_enabled": _bool(True, "Runtime may pause/resume instrumented"

@@ -1,9 +1,12 @@
-"""``scopeline demo``: trace the bundled example and show what each mode decision and capture
-looks like, with nothing to set up."""
+"""``scopeline demo``: trace the bundled example in all three modes, each chosen by
+``mode="auto"`` with the reason shown, with nothing to set up."""
 
 from __future__ import annotations
 
-import scopeline.engine.demo.example.pricing as pricing
+import contextlib
+import io
+from typing import Any
+
 from rich.console import Console
 from rich.panel import Panel
 from scopeline.engine import api
@@ -11,29 +14,48 @@ from scopeline.engine.cli.commands import print_session
 from scopeline.engine.demo.example import app
 
 EXAMPLE = "scopeline.engine.demo.example"
-TARGETS = [f"{EXAMPLE}.app", f"{EXAMPLE}.inventory", f"{EXAMPLE}.pricing", f"{EXAMPLE}.worker"]
+WHOLE_PROGRAM = [f"{EXAMPLE}.app", f"{EXAMPLE}.inventory", f"{EXAMPLE}.pricing",
+                 f"{EXAMPLE}.worker", f"{EXAMPLE}.shipping"]
+ICONS = {"runtime": "⚡", "compile_time": "🔬", "hybrid": "🔀"}
+
+# (what the scene shows, target, trace options): auto mode decides each one.
+SCENES: list[tuple[str, Any, dict[str, Any]]] = [
+    ("the whole program: calls, returns, exceptions, and the orders passed to the worker "
+     "thread through a queue", WHOLE_PROGRAM,
+     {"include": ("calls", "returns", "exceptions", "messages")}),
+    ("every sub-expression of order_total", f"{EXAMPLE}.pricing:order_total",
+     {"granularity": "expression"}),
+    ("plan_shipment, the one branchy function, with the value of every expression",
+     f"{EXAMPLE}.shipping:plan_shipment", {"granularity": "expression"}),
+]
 
 
 def run_demo(console: Console) -> int:
-    console.print(Panel.fit("Scopeline demo: an order-processing program with a class, recursion,"
-                            " a worker thread and a caught exception", style="bold"))
-    decision = api.determine_mode(TARGETS, include=("calls", "returns", "exceptions"))
-    console.print(f"[bold]mode decision:[/bold] [cyan]{decision.mode}[/cyan] "
-                  f"(confidence {decision.confidence:.2f})\n[dim]{decision.reason}[/dim]")
-    with api.trace(TARGETS, include=("calls", "returns", "exceptions")) as session:
+    console.print(Panel.fit("Scopeline demo: an order-processing program with a class, "
+                            "recursion, a worker thread fed by a queue, a caught exception and "
+                            "one branchy function — traced three times, mode='auto' each time",
+                            style="bold"))
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
         app.main()
-    events = list(session.store.events(session.session_id))
-    print_session(console, session.to_meta(), events)
-
-    first_line = pricing.order_total.__code__.co_firstlineno
-    line_target = f"{pricing.__file__}:{first_line + 2}"
-    console.print(f"\n[bold]line tracepoint with locals:[/bold] {line_target}")
-    with api.trace(line_target, capture_locals=("gross", "discount"),
-                   include=("calls", "returns")) as line_session:
-        for quantity in (4, 16):
-            pricing.order_total("pear", quantity)
-    print_session(console, line_session.to_meta(),
-                  list(line_session.store.events(line_session.session_id)))
-    console.print("\n[dim]Stored sessions: `scopeline sessions`; one of them again: "
-                  f"`scopeline show {line_session.session_id[:8]}`[/dim]")
+    console.print("[bold]the program prints:[/bold]\n" + output.getvalue().rstrip())
+    last = None
+    for number, (what, target, options) in enumerate(SCENES, 1):
+        decision = api.determine_mode(target, **options)
+        console.print(f"\n[bold]{number}. {what}[/bold]")
+        console.print(f"{ICONS[decision.mode]} [bold cyan]{decision.mode}[/bold cyan] "
+                      f"(confidence {decision.confidence:.2f}): [dim]{decision.reason}[/dim]")
+        for warning in decision.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        with api.trace(target, **options) as session, \
+                contextlib.redirect_stdout(io.StringIO()):
+            app.main()
+        print_session(console, session.to_meta(),
+                      list(session.events()))
+        last = session
+    if last is not None:
+        console.print("\n[dim]Stored sessions: `scopeline sessions`; one of them again: "
+                      f"`scopeline show {last.session_id[:8]}`; why a mode: "
+                      f"`scopeline why {EXAMPLE}.shipping:plan_shipment "
+                      "--granularity expression`[/dim]")
     return 0
