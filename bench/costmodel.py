@@ -11,7 +11,10 @@ sessions (``scopeline.trace``):
 Each in runtime, compile_time and (when this build has it) hybrid mode. Measured: untraced run
 and traced run back to back (the session started before and flushed inside the timed region,
 so the flusher's work counts, as the model counts it), order alternating, median of --reps
-pairs. Safety limits are lifted so every event is captured (the 'captured' column shows it).
+pairs, in the process's CPU time (the calibration's unit: on a busy machine wall time also
+holds the neighbours' turns), with the wall-clock figure beside it. Safety limits are lifted
+so every event is captured (the 'captured' column shows it).
+
 Predicted: ``estimate_performance_impact`` with the workload's profile from
 ``analyze_target_complexity``, given the measured call rate and the line counts the workload
 is known to run, so the check is of the calibrated figures, not of the static guesses.
@@ -95,34 +98,36 @@ def _workloads() -> list[Workload]:
     ]
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the whole process: the flusher thread's work counts)."""
     gc.collect()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def measure(w: Workload, mode: str, reps: int) -> dict[str, Any]:
     """Median added seconds per run over ``reps`` back-to-back pairs, and what was captured."""
-    diffs, base, captured = [], [], 0
+    wall, cpu, base, captured = [], [], [], 0
     w.run()  # warm-up
     for r in range(reps):
-        untraced = 0.0
+        untraced = (0.0, 0.0)
         if r % 2:
             untraced = _timed(w.run)
         session = scopeline.trace(w.target(mode), mode=mode, **w.options(mode))
         try:
             # the flusher's work on this run's records counts: flushed inside the region
-            t = _timed(lambda s=session: (w.run(), s.flush()))
+            traced = _timed(lambda s=session: (w.run(), s.flush()))
         finally:
             scopeline.stop_trace(session)
         if not r % 2:
             untraced = _timed(w.run)
         captured = session.stats()["captured"].get(w.count, 0)
-        diffs.append(t - untraced)
-        base.append(untraced)
-    return {"added_s": statistics.median(diffs), "untraced_s": statistics.median(base),
-            "captured": captured}
+        wall.append(traced[0] - untraced[0])
+        cpu.append(traced[1] - untraced[1])
+        base.append(untraced[1])
+    return {"added_wall_s": statistics.median(wall), "added_s": statistics.median(cpu),
+            "untraced_s": statistics.median(base), "captured": captured}
 
 
 def check(w: Workload, mode: str, reps: int, cal: Any) -> dict[str, Any]:
@@ -136,6 +141,7 @@ def check(w: Workload, mode: str, reps: int, cal: Any) -> dict[str, Any]:
     predicted_s = est["added_us_per_call"] * w.calls / 1e6
     return {"workload": w.key, "mode": mode, "untraced_ms": got["untraced_s"] * 1000,
             "measured_added_ms": got["added_s"] * 1000, "predicted_added_ms": predicted_s * 1000,
+            "measured_added_wall_ms": got["added_wall_s"] * 1000,
             "measured_pct": 100 * got["added_s"] / got["untraced_s"],
             "predicted_pct": est["cpu_overhead_percent"],
             "ratio": predicted_s / got["added_s"] if got["added_s"] > 0 else float("nan"),
@@ -181,7 +187,8 @@ def main() -> None:
         scopeline.update_config(path, value)
     rows = []
     print(f"\n{'case':4s} {'mode':13s} {'untraced ms':>11s} {'measured +ms':>13s} "
-          f"{'predicted +ms':>13s} {'pred/meas':>9s} {'meas %':>8s} {'pred %':>8s} captured")
+          f"{'predicted +ms':>13s} {'pred/meas':>9s} {'meas %':>8s} {'pred %':>8s} "
+          f"{'wall +ms':>9s} captured")
     for w in _workloads():
         for mode in args.modes.split(","):
             row = check(w, mode, args.reps, cal)
@@ -192,8 +199,10 @@ def main() -> None:
             print(f"{w.key:4s} {mode:13s} {row['untraced_ms']:11.2f} "
                   f"{row['measured_added_ms']:13.2f} {row['predicted_added_ms']:13.2f} "
                   f"{row['ratio']:9.2f} {row['measured_pct']:8.0f} {row['predicted_pct']:8.0f} "
-                  f"{row['captured']:,}")
+                  f"{row['measured_added_wall_ms']:9.2f} {row['captured']:,}")
     print("\n" + "\n".join(f"{w.title}" for w in _workloads()))
+    print("Times are CPU time of the process (the flusher thread included), the model's unit; "
+          "'wall +ms' is the same added time by the wall clock, which a busy machine inflates.")
     if args.json:
         args.json.write_text(json.dumps({"calibration": cal.to_dict(), "rows": rows}, indent=1))
 

@@ -96,14 +96,13 @@ class Governor:
 
         skipped = sum(session.recorder.skipped_counts().values())
         skipped_delta, self.last_skipped = skipped - self.last_skipped, skipped
-        # Lines skipped by the limits still ran their probe: priced as captured (an upper
-        # bound, so the step down errs on the cheap side).
+        # Lines skipped by the limits still ran their probe, at their own measured price.
         skipped_lines = sum(session.recorder.skipped_line_counts().values())
-        delta["line_execution"] = delta.get("line_execution", 0) + skipped_lines - \
-            self.last_skipped_lines
-        self.last_skipped_lines = skipped_lines
+        lines_delta, self.last_skipped_lines = (skipped_lines - self.last_skipped_lines,
+                                                skipped_lines)
         overhead = estimate_live_overhead(delta, session.mode, elapsed,
-                                          skipped_calls=skipped_delta)
+                                          skipped_calls=skipped_delta,
+                                          skipped_lines=lines_delta)
         self.last_overhead = overhead
         rate = sum(delta.values()) / elapsed
         budget = config.get_with_fallback(_PREFIX + "overhead_budget_percent", 25)

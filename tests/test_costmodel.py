@@ -217,6 +217,17 @@ def test_compile_time_counts_the_one_off_rewrite(cal):
     assert estimate(cal, "runtime", calls_per_second=10.0)["one_off_ms"] == 0
 
 
+def test_injected_entry_exit_probes_come_with_calls_asked_for(cal):
+    opts = {"capture_locals": ("total",), "include": ("lines",)}
+    lines_only = estimate(cal, "compile_time", opts, calls_per_second=10.0)
+    with_calls = estimate(cal, "compile_time", {**opts, "include": ("calls", "lines")},
+                          calls_per_second=10.0)
+    added = with_calls["added_us_per_call"] - lines_only["added_us_per_call"]
+    # (figures are given to 4 significant digits)
+    assert added == pytest.approx((cal.injected_call_ns + 2 * cal.flush_record_ns) / 1000,
+                                  abs=1e-3 * with_calls["added_us_per_call"])
+
+
 def test_sampling_lowers_the_estimate_and_reads_the_configured_rate(cal):
     # skipped events priced well below captured ones, so the rate is what moves the figure
     cal = dataclasses.replace(cal, runtime_skipped_call_ns=cal.runtime_call_ns / 10,
@@ -249,8 +260,28 @@ def test_estimate_from_a_target_alone(cal):
     # a leaf call: its entry and exit are one record
     assert est["added_us_per_call"] == pytest.approx(
         (cal.runtime_call_ns + cal.flush_record_ns) / 1000, rel=1e-3)
-    module = costmodel.estimate_performance_impact(str(FIXTURE), "runtime", calibration=cal)
+    module = costmodel.estimate_performance_impact(str(FIXTURE), "compile_time",
+                                                   calibration=cal)
     assert "2 functions" in module["basis"]
+    # one file, rewritten once however many of its functions are traced
+    lines = FIXTURE.read_text().count("\n")
+    assert module["one_off_ms"] == pytest.approx(lines * cal.rewrite_ns_per_source_line / 1e6,
+                                                 rel=1e-3)
+
+
+def test_a_thread_target_is_priced_per_call_only(cal):
+    import threading
+
+    thread = threading.Thread(target=time.sleep, args=(0.2,), name="costmodel-sleeper")
+    thread.start()
+    try:
+        est = costmodel.estimate_performance_impact("thread:costmodel-sleeper", "runtime",
+                                                    calibration=cal)
+    finally:
+        thread.join()
+    assert est["cpu_overhead_percent"] == 0.0
+    assert est["added_us_per_call"] == pytest.approx(cal.runtime_call_ns / 1000, rel=1e-3)
+    assert "names no function before it runs" in est["basis"]
 
 
 def test_bad_input_is_one_clear_error(cal):

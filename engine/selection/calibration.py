@@ -4,9 +4,9 @@ The cost model (``costmodel.py``) prices a trace with these figures instead of c
 are measured with the real parts — ``planning.build_units``/``build_recorder``, the runtime
 backend of this interpreter and ``CompileTimeInjector`` — on the sample functions of
 ``calibration_sample.py``, never through a stored session (``measuring.py`` does it). Each
-figure is the median of paired, back-to-back blocks: an untraced copy of a function, then an
-identical copy carrying one kind of capture, so the difference is what the capture adds.
-Every hook is removed before ``calibrate`` returns.
+figure is the median of paired, back-to-back blocks timed in this thread's CPU time: an
+untraced copy of a function, then an identical copy carrying one kind of capture, so the
+difference is what the capture adds. Every hook is removed before ``calibrate`` returns.
 
 Cached in this process and on disk (``<data dir>/calibration.json``), keyed by Python
 implementation and version, runtime backend, machine (host name, CPU count) and
@@ -24,7 +24,7 @@ from typing import Any
 
 # Bump when the hooks, the sample code or the way figures are derived change: older cached
 # calibrations then no longer match the key and are measured again.
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4
 # Machine load, interpreter updates and Scopeline's own hooks drift; a week keeps figures
 # current while costing one ~1 s measurement per week per interpreter.
 MAX_AGE_DAYS = 7.0

@@ -1,64 +1,31 @@
 """What a trace will cost, priced with figures measured on this machine (``calibration.py``).
 
 A function's profile (``analysis.FunctionProfile``) says how big it is, how deeply it loops and
-how often it runs; the options say what is captured; the calibration says what each captured
-event costs here. Where a profile has no measurement the model assumes, and the ``basis`` of
-every estimate says which figures were measured and which assumed:
-
-* lines run per call: ``lines_per_call`` when a profile carries it, else the body's lines with
-  ``ASSUMED_ITERATIONS`` per loop level for half of them; a traced line runs as often as the
-  average line unless the profile carries ``hits_per_line`` ({line: runs per call}); injected
-  probes at every line run once per statement, ``statements_per_call`` when known, else once
-  per line run;
-* calls per second: ``calls_per_second`` when a session measured it, else ``ASSUMED_RATES`` for
-  the frequency class (between ``frequency.py``'s class thresholds);
-* locals at a line: ``capture_locals`` when given, else ``ASSUMED_LOCALS`` (all of them).
+how often it runs; the options say what is captured (``workload.py`` turns both into what one
+call does, assuming where nothing was measured); the calibration says what each captured event
+costs here. The ``basis`` of every estimate says which figures were measured and which assumed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from scopeline.engine import config
 from scopeline.engine.errors import ScopelineError
-from scopeline.engine.options import TraceOptions, parse_options, settle_granularity
 from scopeline.engine.selection.calibration import Calibration, calibrate
+from scopeline.engine.selection.workload import Workload, as_options, workload
 
 __all__ = ["Calibration", "LocalsComparison", "calibrate", "compare_locals_capture",
            "estimate_live_overhead", "estimate_performance_impact", "workload"]
 
 MODES = ("runtime", "compile_time", "hybrid")
-ASSUMED_ITERATIONS = 10  # per loop level, when no session counted a function's lines
-ASSUMED_RATES = {"low": 1.0, "medium": 100.0, "high": 10_000.0}  # calls/s by frequency class
-ASSUMED_LOCALS = 4  # locals captured at a line when capture_locals is empty (all of them)
 SESSION_SECONDS = 60.0  # a session's length, over which the one-off rewrite is spread
 PROBES_PER_LINE = {"function": 1, "line": 1, "variable": 1, "expression": 2}
 _LINE_TARGET = re.compile(r"\.pyw?:(\d+)$")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What tracing one function does per call, from its profile and the options."""
-
-    qualname: str
-    calls_per_second: float
-    rate_source: str  # words: measured, or assumed for a frequency class
-    lines_per_call: float
-    lines_source: str
-    lines_on: bool  # line capture switched on for the function
-    captured_lines: float  # line events (injected probes: lines probed) per call
-    locals_per_line: int
-    locals_source: str
-    calls: bool  # call events captured (runtime hooks, or injected entry/exit probes)
-    leaf: bool  # calls nothing: a runtime call is one record, not two
-    sampling_rate: float
-    granularity: str
-    file_lines: int | None  # the source file's length: what a rewrite parses
 
 
 @dataclass(frozen=True)
@@ -69,103 +36,12 @@ class LocalsComparison:
     explanation: str
 
 
-def _options(options: Any) -> TraceOptions:
-    if options is None:
-        return parse_options()
-    if isinstance(options, TraceOptions):
-        return options
-    if isinstance(options, dict):
-        return parse_options(**options)
-    raise ScopelineError("invalid_config", f"options must be TraceOptions or a dict, not "
-                         f"{type(options).__name__}",
-                         suggestions=["Pass scopeline.engine.options.parse_options(...)."])
-
-
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
         raise ScopelineError("invalid_config", f"mode={mode!r} cannot be priced",
                              details={"allowed": list(MODES)},
                              suggestions=["Price one of runtime, compile_time, hybrid; for "
                                           "'auto' ask determine_mode() first."])
-
-
-def _sampling_rate(opts: TraceOptions) -> float:
-    rate = opts.sampling_rate
-    if rate == 1.0:  # as planning.build_recorder: the configured rate applies
-        rate = float(config.get_with_fallback("runtime.tracing.sampling_rate", 1.0))
-    return rate
-
-
-_file_lines: dict[tuple[str, float], int] = {}
-
-
-def _count_file_lines(path: str | None) -> int | None:
-    if not path:
-        return None
-    try:
-        key = (path, os.path.getmtime(path))
-        if key not in _file_lines:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                _file_lines[key] = sum(1 for _ in fh)
-        return _file_lines[key]
-    except OSError:
-        return None
-
-
-def workload(profile: Any, options: Any, mode: str = "runtime", *,
-             line_target: bool = False) -> Workload:
-    """Per call of ``profile``'s function: lines run, lines and locals captured, call events."""
-    opts = dataclasses.replace(_options(options))
-    settle_granularity(opts, mode)
-    granularity = opts.granularity or "function"
-    body = max(1, int(profile.size_lines) - 1)  # the def line itself runs no statement
-    measured_lines = getattr(profile, "lines_per_call", None)
-    depth = max(0, int(getattr(profile, "loop_depth", 0) or 0))
-    if measured_lines is not None:
-        lines, lines_source = float(measured_lines), "lines per call measured"
-    else:
-        lines = body * (1 + ASSUMED_ITERATIONS ** depth) / 2 if depth else float(body)
-        lines_source = (f"{body} body lines at loop depth {depth}, assumed "
-                        f"{ASSUMED_ITERATIONS} iterations per loop level" if depth
-                        else f"{body} body lines, no loop")
-    rate = getattr(profile, "calls_per_second", None)
-    if rate is not None:
-        rate_source = f"{rate:,.0f} calls/s measured"
-    else:
-        freq = getattr(profile, "frequency", "medium")
-        rate = ASSUMED_RATES.get(freq, ASSUMED_RATES["medium"])
-        rate_source = f"{rate:,.0f} calls/s assumed for {freq!r} frequency"
-    wants_calls = bool({"calls", "returns"} & set(opts.include or ()))
-    all_lines = (granularity != "function" or "lines" in (opts.include or ())
-                 or bool(opts.capture_locals))
-    first = getattr(profile, "first_line", None)
-    last = getattr(profile, "last_line", None)
-    lines_on = bool(opts.trace_lines) or all_lines
-    if opts.trace_lines:
-        inside = [n for n in opts.trace_lines if first is None or first <= n <= (last or n)]
-        hits = getattr(profile, "hits_per_line", None)  # {line: runs per call}, when counted
-        # unmeasured, each traced line is taken to run as often as the average line
-        captured = (sum(hits.get(n, 0.0) for n in inside) if hits
-                    else len(inside) * lines / body)
-    elif all_lines and mode != "runtime":
-        # a probe sits before each statement: a loop header is probed once per loop, where a
-        # runtime line event fires on it every iteration
-        captured = float(getattr(profile, "statements_per_call", None) or lines)
-    else:
-        captured = lines if all_lines else 0.0
-    if opts.capture_locals:
-        k = len(opts.capture_locals)
-        locals_source = f"{k} local{'s' if k != 1 else ''} asked"
-    else:
-        k = int(getattr(profile, "local_count", 0) or ASSUMED_LOCALS)
-        locals_source = f"all locals (assumed {k})"
-    return Workload(
-        qualname=str(profile.qualname), calls_per_second=float(rate), rate_source=rate_source,
-        lines_per_call=lines, lines_source=lines_source, lines_on=lines_on,
-        captured_lines=captured, locals_per_line=max(1, k), locals_source=locals_source,
-        calls=wants_calls or not line_target,
-        leaf=not getattr(profile, "calls_out", 0), sampling_rate=_sampling_rate(opts),
-        granularity=granularity, file_lines=_count_file_lines(getattr(profile, "file", None)))
 
 
 # -- the prices --------------------------------------------------------------------------------
@@ -201,12 +77,17 @@ def rewrite_ns(w: Workload, cal: Calibration) -> float:
     return (w.file_lines or 0) * cal.rewrite_ns_per_source_line
 
 
+def _probes_calls(w: Workload) -> bool:
+    """Injected entry/exit probes: at function granularity, or with calls asked for."""
+    return w.granularity == "function" or w.calls
+
+
 def records_per_call(w: Workload, mode: str) -> tuple[float, float]:
     """(call records, line records) one call leaves in the buffer, before sampling."""
     calls = 0.0
     if mode in ("runtime", "hybrid") and w.calls:
         calls += 1 if w.leaf else 2  # a leaf call's entry and exit merge into one record
-    if mode == "hybrid" or (mode == "compile_time" and w.granularity == "function"):
+    if mode == "hybrid" or (mode == "compile_time" and _probes_calls(w)):
         calls += 2
     probes = 1 if mode == "runtime" else PROBES_PER_LINE.get(w.granularity, 1)
     return calls, w.captured_lines * probes
@@ -221,7 +102,7 @@ def per_call_ns(w: Workload, mode: str, cal: Calibration) -> float:
     if mode == "runtime":
         capture = (runtime_call if w.calls else 0.0) + runtime_lines_ns(w, cal)
     elif mode == "compile_time":
-        fn_probes = injected_call if w.granularity == "function" else 0.0
+        fn_probes = injected_call if _probes_calls(w) else 0.0
         capture = fn_probes + injected_lines_ns(w, cal)
     else:  # hybrid: runtime hooks time every call, injected entry/exit probes carry the
         # join keys, and the locals come from injected line probes
@@ -274,13 +155,19 @@ def estimate_performance_impact(target: Any, mode: str, options: Any = None, *,
     records waiting in the buffer. ``profile`` (one or a list) skips the target's analysis.
     """
     _check_mode(mode)
-    opts = _options(options)
+    opts = as_options(options)
     cal = calibration or calibrate()
     profiles = (list(profile) if isinstance(profile, list | tuple) else [profile]) \
         if profile is not None else _profiles(target)
-    if not profiles:
-        raise ScopelineError("target_invalid", f"{target!r} has no function to price",
-                             suggestions=["Give a function, a line or a module with functions."])
+    if not profiles:  # a thread target, an empty module: nothing known before it runs
+        per_call = {"runtime": cal.runtime_call_ns, "compile_time": cal.injected_call_ns,
+                    "hybrid": cal.hybrid_call_ns}[mode]
+        return {"cpu_overhead_percent": 0.0, "memory_overhead_mb": 0.0,
+                "latency_impact_ms": _sig(per_call / 1e6), "throughput_impact_percent": 0.0,
+                "added_us_per_call": _sig(per_call / 1000), "one_off_ms": 0.0,
+                "basis": f"{target!s} names no function before it runs, so only the cost of "
+                         f"a traced call is known: {_us(per_call)} ({mode}, {cal.where()}); "
+                         "how often calls come is not"}
     found = _LINE_TARGET.search(target.strip()) if isinstance(target, str) else None
     if found:  # a tracepoint: its line is captured (as planning.build_units does)
         opts = dataclasses.replace(opts, trace_lines=tuple(opts.trace_lines)
@@ -291,7 +178,8 @@ def estimate_performance_impact(target: Any, mode: str, options: Any = None, *,
     calls_per_s = sum(w.calls_per_second for w in loads)
     fraction = added_per_s / 1e9
     per_call = added_per_s / calls_per_s if calls_per_s else max(costs)
-    one_off = sum(rewrite_ns(w, cal) for w in loads) if mode != "runtime" else 0.0
+    files = {getattr(p, "file", None): w for p, w in zip(profiles, loads, strict=True)}
+    one_off = sum(rewrite_ns(w, cal) for w in files.values()) if mode != "runtime" else 0.0
     costliest = max(range(len(loads)), key=lambda i: loads[i].calls_per_second * costs[i])
     w = loads[costliest]
     captured = (f"{w.captured_lines:,.0f} of ~{w.lines_per_call:,.0f} lines run per call "
@@ -321,7 +209,7 @@ def compare_locals_capture(profile: Any, options: Any,
     that read the locals, or injected line probes (with the one-off rewrite spread over the
     calls of a ``SESSION_SECONDS`` session)."""
     cal = calibration or calibrate()
-    opts = _options(options)
+    opts = as_options(options)
     w = workload(profile, opts, "compile_time")
     k = w.locals_per_line
     runtime = runtime_lines_ns(workload(profile, opts, "runtime"), cal)

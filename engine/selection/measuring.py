@@ -2,12 +2,13 @@
 
 Each pair times a block of calls of an untraced ``*_base`` function and a block of an identical
 copy carrying one kind of capture, back to back (which goes first alternates), so load that
-drifts over a round touches both. Rounds repeat until ``BUDGET_S`` is spent (at least
-``MIN_ROUNDS``); each figure is the median of its pairs' differences. The garbage collector is
-left on: records are objects it tracks, and the traced program runs with it. Capturing pairs
-share one recorder, as a session's functions share its queue; it is drained (untimed) once it
-holds ``QUEUE_DEPTH`` records, so blocks run against the queue a session really has. Every
-record a block should have made is counted, and ``Calibration.checks`` shows it was.
+drifts over a round touches both. Blocks are timed in this thread's CPU time. Rounds repeat
+until ``BUDGET_S`` is spent (at least ``MIN_ROUNDS``); each figure is the median of its pairs'
+differences. The garbage collector is left on: records are objects it tracks, and the traced
+program runs with it. Capturing pairs share one recorder, as a session's functions share its
+queue, which fills to ``QUEUE_DEPTH`` records and is then drained whole (untimed), as the
+flusher does, so blocks run against the queue a session really has. Every record a block
+should have made is counted, and ``Calibration.checks`` shows it was.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ LOOP_N = 100  # iterations of a sample loop: 100 hot-line events a call
 LOOPS_PER_BLOCK = 2
 FLOOR_NS = 1.0  # an added cost is never below this: a traced path never costs nothing
 # Records left waiting between drains: what a session holds between two flushes at the
-# default limits (100,000 events/s, a flush every 200 ms). A deep queue costs the hooks more
-# (fresh memory, longer garbage collections) than an empty one, so blocks run against it.
+# default limits (100,000 events/s, a flush every 200 ms). Records piling up cost the hooks
+# more (fresh memory, page faults, longer garbage collections) than a queue emptied after
+# every block, so the queue fills to this depth and is then drained whole, as a flush does.
 QUEUE_DEPTH = 20_000
 # CPU time of this thread, not wall time: while the neighbours' processes hold the CPU no
 # time passes, so a busy machine does not pass their work off as capture cost. A garbage
@@ -95,8 +97,8 @@ class _Pair:
             self.captured += len(q) - before
             if not self.sample and len(q) >= before + 3:
                 self.sample = [q[-1], q[-2], q[-3]]
-            if len(q) > QUEUE_DEPTH:  # the oldest half goes, as a flush would take them
-                self.recorder.drain(len(q) - QUEUE_DEPTH // 2)
+            if len(q) > QUEUE_DEPTH:  # as the flusher does: all of it, memory freed
+                self.recorder.drain()
         return elapsed
 
 
@@ -208,24 +210,21 @@ def _pairs(installed: _Installed) -> list[_Pair]:
         fn = getattr(s, f"loop_injected_{k}")
         rec = pair(f"loop_injected_{k}", base, _loops(fn, n, lp), lp, n * lp)
         installed.injected(fn, rec, granularity="line", trace_lines=hot(fn),
-                           capture_locals=names)
+                           capture_locals=names, include=("lines",))  # no entry/exit probes
     fn = s.loop_runtime_sampled
     rec = pair("loop_runtime_sampled", base, _loops(fn, n, lp), lp, 0, sampled_out=True)
     installed.runtime_hooks(line_of(fn, 4), rec, include=("lines",), capture_locals=("acc",))
     fn = s.loop_injected_sampled
     rec = pair("loop_injected_sampled", base, _loops(fn, n, lp), lp, 0, sampled_out=True)
-    installed.injected(fn, rec, granularity="line", trace_lines=hot(fn), capture_locals=("acc",))
+    installed.injected(fn, rec, granularity="line", trace_lines=hot(fn), capture_locals=("acc",),
+                       include=("lines",))
     return pairs
 
 
 def _run_rounds(pairs: list[_Pair]) -> int:
-    queue = next(p.recorder.queue for p in pairs if p.expected_per_block)
-    for _ in range(40):  # warm-up (specialisation, first-time DISABLEs), filling the queue
-        for p in pairs:
-            p.base()
-            p.run_traced()
-        if len(queue) >= QUEUE_DEPTH // 2:
-            break
+    for p in pairs:  # warm-up: specialisation, first-time DISABLEs, thread registration
+        p.base()
+        p.run_traced()
     for p in pairs:
         p.captured, p.sample = 0, []
     started = time.perf_counter()
@@ -252,21 +251,28 @@ FLUSHED = ("runtime_call", "injected_call", "loop_runtime_3", "loop_injected_3")
 
 def _flush_ns_per_record(pairs: list[_Pair]) -> float:
     """What the flusher pays per record, off the traced thread but on the same interpreter:
-    drain, encode (``drain.Drain``) and marshal, as ``TraceSession.flush`` does before its
-    one file write. Timed on one more block of each pair's records."""
+    drain, encode (``drain.Drain``), marshal and the atomic spool write, as
+    ``TraceSession.flush`` does — into a temporary folder, not the store. Timed on three more
+    blocks of each pair's records."""
     import marshal
+    import tempfile
+    from pathlib import Path
 
     from scopeline.engine.drain import Drain
+    from scopeline.engine.store import SPOOL_MAGIC, write_atomic
 
     timings = []
-    for p in pairs:
-        rec = p.recorder
-        rec.drain()
-        p.traced()
-        t0 = clock()
-        records = rec.drain()
-        marshal.dumps(Drain(rec, rec.saferepr).encode(records))
-        timings.append((clock() - t0) / max(1, len(records)))
+    with tempfile.TemporaryDirectory(prefix="scopeline-calibration-") as folder:
+        spool = Path(folder) / "spool.bin"
+        for p in pairs * 3:
+            rec = p.recorder
+            rec.drain()
+            p.traced()
+            t0 = clock()
+            records = rec.drain()
+            write_atomic(spool, SPOOL_MAGIC + marshal.dumps(Drain(rec, rec.saferepr)
+                                                            .encode(records)))
+            timings.append((clock() - t0) / max(1, len(records)))
     return max(FLOOR_NS, median(timings))
 
 
