@@ -24,11 +24,14 @@ from scopeline.engine.saferepr import SafeRepr
 
 # Record kinds (first item of every raw record tuple).
 ENTRY, EXIT, EXCEPTION, LINE, RAISE, SUSPEND, RESUME, CALL, ASSIGN, EXPRESSION, CUSTOM = range(11)
+MESSAGE_SEND, MESSAGE_RECEIVE = 11, 12
 KIND_NAMES = ("function_entry", "function_exit", "function_exception", "line_execution",
               "function_exception", "suspend", "resume", "call", "variable_assignment",
-              "expression_evaluation", "custom")
+              "expression_evaluation", "custom", "message_send", "message_receive")
 # ASSIGN, EXPRESSION, CUSTOM: only injected (compile-time) probes make them
 # CALL: a leaf call's entry and exit in one record, (CALL, uid, tid, t0, values, t1, value)
+# MESSAGE_*: a queue put/get by traced code (correlation/messages.py),
+# (kind, key, tid, t, line, message_id, queue, value, task, duration_ns)
 
 # Kept as they are (immutable, and JSON can hold them): rendered later, off the hot path.
 SCALARS = frozenset({int, float, bool, type(None), str})
