@@ -24,7 +24,7 @@ class TraceOptions:
     sampling_rate: float = 1.0
     custom_injections: tuple[Any, ...] = ()
     conditional_compilation: Any = None
-    correlation_window: int = 100
+    correlation_window: int | None = None  # ms; None: hybrid.correlation.window_ms
     auto_escalate: bool = True
     timeout: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)

@@ -192,11 +192,16 @@ class Store:
 
     def events(self, session_id: str, meta: dict[str, Any] | None = None) -> Iterator[Event]:
         """The session's events, rebuilt from its stored rows in capture order."""
+        from scopeline.engine.hybrid import correlate_view, needs_correlation
         from scopeline.engine.reader import Reader
 
         if meta is None:
             meta = self._read_meta(self._session_dir(session_id)) or {}
-        yield from Reader(session_id, meta).events(self.batches(session_id))
+        events = Reader(session_id, meta).events(self.batches(session_id))
+        if needs_correlation(meta):  # two sources, or messages: joined by the correlator
+            yield from correlate_view(list(events), meta)
+        else:
+            yield from events
 
     def prune(self, keep: int) -> int:
         sessions = self.sessions()

@@ -107,3 +107,75 @@ def test_finer_granularities_attach_to_the_call(granularity: str) -> None:
     assert len(node.merged) == 2
     kind = "expression_evaluation" if granularity == "expression" else "variable_assignment"
     assert node.lines and {e.type for e in node.lines} == {kind}
+
+
+def test_without_exact_keys_the_correlator_joins_the_halves_despite_skew_and_delay() -> None:
+    """Keys stripped, the injected clock moved +37 ms and each event delayed up to 2 ms (far
+    more than the gap between calls): the timestamp strategy still gives one node per call."""
+    import random
+
+    from scopeline.engine.hybrid import correlate_view
+
+    n = 400
+    with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
+        for i in range(n):
+            hs.work(i % 5)
+    meta = s.to_meta()
+    truth = {e.event_id: e.metadata["keys"]["frame"] for e in s.events()
+             if e.source == "ast" and e.type == "function_entry"}
+    assert len(truth) == n
+    events = list(s.store.events(s.session_id, {**meta, "exact_keys": False}))
+    assert not any("keys" in e.metadata for e in events)
+    rng = random.Random(7)
+    for e in events:
+        e.correlation_id = None
+        e.metadata.pop("correlation", None)
+        if e.source == "ast":
+            shift = 37_000_000 + rng.randrange(2_000_000)
+            e.timestamp += shift
+            e.monotonic_time += shift
+    correlate_view(events, meta)
+    nodes = nodes_of(events, "work")
+    assert len(nodes) == n
+    joined = [node for node in nodes if len(node.merged) == 2]
+    assert len(joined) >= 0.99 * n
+    for node in joined:
+        assert node.join["strategy"] != "exact_keys" and node.join["confidence"] < 1.0
+        ast_entry = node.merged[0]
+        assert ast_entry.type == "function_entry"
+        # the same call as exact keys would have joined (ids are stable across reads)
+        assert truth[ast_entry.event_id] == node.entry.event_id
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_correlation_ids_decides_whose_id_the_injected_half_carries(
+        shared: bool) -> None:
+    from scopeline.engine import config
+
+    config.update_config("compile_time.runtime_integration.shared_correlation_ids", shared)
+    try:
+        with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
+            hs.work(3)
+        events = list(s.events())
+    finally:
+        config.reset_to_defaults()
+    runtime_id = next(e.correlation_id for e in events if e.source == "runtime")
+    ast_ids = {e.correlation_id for e in events if e.source == "ast"}
+    assert runtime_id
+    if shared:
+        assert ast_ids == {runtime_id}
+    else:
+        assert ast_ids == {f"{runtime_id}:ast"}
+        assert all(e.metadata["correlation"]["joined_to"] == runtime_id
+                   for e in events if e.source == "ast")
+
+
+@pytest.mark.parametrize("mode", ["runtime", "compile_time", "hybrid"])
+def test_arguments_are_named_right_in_every_mode(mode: str) -> None:
+    with scopeline.trace("hybrid_sample:combine", mode=mode, granularity="function") as s:
+        assert hs.combine(1, 2, 3, scale=4, note="x") == 25
+    entries = [e for e in s.events() if e.type == "function_entry"]
+    assert entries
+    for entry in entries:
+        assert entry.data["arguments"] == {"a": "1", "rest": "(2, 3)", "scale": "4",
+                                           "extra": "{'note': 'x'}"}

@@ -21,7 +21,7 @@ def test_entry_exit_exception_and_docstring_first() -> None:
         '''
         def f(a, *b, c=1, **d):
             """doc"""
-            "@sl:hooks".enter(2, {"a": a, "b": b, "c": c, "d": d})  # @sl:2
+            "@sl:hooks".enter(2, {"a": a, "c": c, "b": b, "d": d})  # @sl:2
             try:  # @sl:2
                 if a:
                     return "@sl:hooks".exit(1, (a, b))
@@ -34,7 +34,7 @@ def test_entry_exit_exception_and_docstring_first() -> None:
     )
     assert [(s.kind, s.line) for s in result.sites] == [
         ("exit", 5), ("entry", 2), ("exit", 5), ("exception", 5)]
-    assert result.sites[1].names == ("a", "b", "c", "d")
+    assert result.sites[1].names == ("a", "c", "b", "d")  # code order: keyword-only before *b
 
 
 def test_one_line_def_moves_body_to_its_own_line() -> None:

@@ -62,6 +62,14 @@ def print_session(console: Console, meta: dict[str, Any], events: list[Any]) -> 
     line = ", ".join(f"{v} {k.replace('function_', '')}" for k, v in sorted(captured.items()))
     console.print(f"[dim]captured: {line or 'nothing'}"
                   + (f"; skipped calls: {skipped}" if skipped else "") + "[/dim]")
+    sends = [e for e in events if e.type == "message_send"]
+    if sends:
+        received = {e.data.get("message_id") for e in events if e.type == "message_receive"}
+        joined = [e for e in sends if e.correlation_id and e.data.get("message_id") in received]
+        queues = sorted({str(e.data.get("queue")) for e in sends})
+        console.print(f"[dim]messages: {len(sends)} sent, {len(received)} received, "
+                      f"{len(joined)} send→receive pairs joined by message id, through "
+                      f"{', '.join(queues)}[/dim]")
     for note in meta.get("log", [])[:5]:
         console.print(f"[yellow]note:[/yellow] {note}")
 

@@ -26,7 +26,7 @@ class CallNode:
         for ev in self.merged:
             how = ev.metadata.get("correlation")
             if how:
-                return how
+                return {"strategy": how.get("strategy"), "confidence": how.get("confidence")}
         return {"strategy": "exact_keys", "confidence": 1.0} if self.merged else None
 
     @property

@@ -22,7 +22,7 @@ from scopeline.engine.store import AtomicJSONStorage, default_data_dir
 from tinydb import Query, TinyDB
 
 # Bumped whenever the transformers change what they emit: old cached rewrites are then unused.
-INSTRUMENTER_VERSION = 3
+INSTRUMENTER_VERSION = 4
 
 
 def cache_key(source: str, plan: Any) -> str:

@@ -52,10 +52,12 @@ def _is_async_generator(node: cst.FunctionDef) -> bool:
 
 
 def parameter_names(params: cst.Parameters) -> list[str]:
+    """In the code object's order (co_varnames): positional, keyword-only, *args, **kwargs —
+    the order the reader names recorded argument values in."""
     names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    names.extend(p.name.value for p in params.kwonly_params)
     if isinstance(params.star_arg, cst.Param):
         names.append(params.star_arg.name.value)
-    names.extend(p.name.value for p in params.kwonly_params)
     if params.star_kwarg is not None:
         names.append(params.star_kwarg.name.value)
     return names
