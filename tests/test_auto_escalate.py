@@ -13,7 +13,7 @@ from scopeline.engine import config
 from scopeline.engine.errors import ScopelineError
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     """Poll a condition the flusher makes true (it checks once a second)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

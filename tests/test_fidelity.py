@@ -39,8 +39,14 @@ def test_stdlib_suite_unchanged_under_line_instrumentation(module: str, tmp_path
     assert inst["session_mode"] == "compile_time"
     assert inst["injected_functions"] > 0 and not inst["fallbacks"], inst["fallbacks"]
     assert result.events > 0
-    # Read back from the store, every one a line event from the injected code.
-    assert inst["stored"] == {"line_execution/ast": result.events}
+    # Read back from the store, every one from the injected code: line events, and each
+    # call's entry with its exit or exception (calls are in the default include).
+    stored = inst["stored"]
+    assert sum(stored.values()) == result.events and stored["line_execution/ast"] > 0
+    assert set(stored) <= {"line_execution/ast", "function_entry/ast", "function_exit/ast",
+                           "function_exception/ast"}
+    assert stored.get("function_entry/ast", 0) == stored.get("function_exit/ast", 0) + \
+        stored.get("function_exception/ast", 0)
     assert not inst["skipped_lines"] and inst["sampling_rate"] == 1.0
 
 
