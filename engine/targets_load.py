@@ -13,8 +13,11 @@ import os
 import pkgutil
 import re
 import sys
+import threading
 import types
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ScopelineError
 from .targets_code import close_names, same_file, target_invalid
@@ -36,15 +39,48 @@ class ModuleView:
         if self._code is None:
             if not self.file:
                 raise target_invalid(f"module {self.name!r} has no source file to read")
-            try:
-                with open(self.file, "rb") as fh:
-                    self._code = compile(fh.read(), self.file, "exec", dont_inherit=True)
-            except (OSError, SyntaxError, ValueError) as exc:
-                raise target_invalid(
-                    f"cannot compile {self.file}: {type(exc).__name__}: {exc}", (),
-                    exception=type(exc).__name__, exception_message=str(exc),
-                ) from exc
+            self._code = compiled_source(self.file)
         return self._code
+
+
+# Compiled module code by file, valid while the file's (mtime_ns, size) stay the same:
+# resolving a target by text in a module not imported compiles its file, and a 5,000-line
+# file takes ~70 ms to compile, once per resolve without this.
+_COMPILED: OrderedDict[str, tuple[tuple[int, int], types.CodeType | Exception]] = OrderedDict()
+_COMPILED_SIZE = 64
+_compiled_lock = threading.Lock()
+
+
+def compiled_source(file: str) -> types.CodeType:
+    """``file`` compiled (never run), cached by path, mtime and size; target_invalid if it
+    cannot be read or compiled. The same code objects come back until the file changes."""
+    try:
+        st = os.stat(file)
+        stamp = (st.st_mtime_ns, st.st_size)
+        with _compiled_lock:
+            cached = _COMPILED.get(file)
+        if cached is None or cached[0] != stamp:
+            try:
+                with open(file, "rb") as fh:
+                    result: types.CodeType | Exception = compile(
+                        fh.read(), file, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                result = exc  # remembered too: a broken file is not recompiled per resolve
+            cached = (stamp, result)
+            with _compiled_lock:
+                _COMPILED[file] = cached
+                _COMPILED.move_to_end(file)
+                while len(_COMPILED) > _COMPILED_SIZE:
+                    _COMPILED.popitem(last=False)
+    except OSError as exc:
+        cached = ((0, 0), exc)
+    if isinstance(cached[1], Exception):
+        exc = cached[1]
+        raise target_invalid(
+            f"cannot compile {file}: {type(exc).__name__}: {exc}", (),
+            exception=type(exc).__name__, exception_message=str(exc),
+        ) from exc
+    return cached[1]
 
 
 def view_of(module: types.ModuleType) -> ModuleView:
@@ -226,11 +262,11 @@ def load_by_path(path: str, *, load: bool = True) -> ModuleView:
 
 
 def loaded_module_for(path: str) -> types.ModuleType | None:
+    """The loaded module whose file is ``path`` (``__main__`` first: a script run as a
+    program is the live copy of its code), or None."""
     base = os.path.basename(path)
-    matches = [m for k, m in list(sys.modules.items())
-               if isinstance(getattr(m, "__file__", None), str)
-               and os.path.basename(m.__file__) == base and same_file(m.__file__, path)]
-    # a script run as a program is the live copy of its code
+    matches = [m for m in _ModuleIndex.by_basename().get(base, ())
+               if same_file(m.__file__, path)]
     main = [m for m in matches if m.__name__ == "__main__"]
     return (main or matches or [None])[0]
 
@@ -264,3 +300,48 @@ def _synthetic_name(path: str) -> str:
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(real))[0])
     digest = hashlib.sha1(real.encode(), usedforsecurity=False).hexdigest()[:8]
     return f"_scopeline_file_{stem}_{digest}"
+
+
+class _ModuleIndex:
+    """Loaded modules by their file's base name, rebuilt when ``sys.modules`` changes.
+
+    The change check compares the identities of the values of ``sys.modules`` with the last
+    build's (one pass in C), so a module imported, removed or replaced since is seen; the
+    index holds the modules it lists, so an identity cannot be reused while it is kept. A
+    module that had no ``__file__`` when indexed (built-ins, a module being set up) is
+    looked at again on each lookup, so a ``__file__`` given later is seen too.
+    """
+
+    _signature: tuple[int, ...] = ()
+    _modules: list[Any] = []
+    _fileless: list[dict[str, Any]] = []  # the dicts of modules indexed without a __file__
+    _index: dict[str, list[Any]] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def by_basename(cls) -> dict[str, list[Any]]:
+        modules = list(sys.modules.values())
+        signature = tuple(map(id, modules))
+        with cls._lock:
+            if signature == cls._signature and not any(
+                    isinstance(d.get("__file__"), str) for d in cls._fileless):
+                return cls._index
+        index: dict[str, list[Any]] = {}
+        fileless = []
+        for m in modules:
+            f = _file_attr(m)
+            if isinstance(f, str):
+                index.setdefault(os.path.basename(f), []).append(m)
+            elif type(m) is types.ModuleType:
+                fileless.append(m.__dict__)
+        with cls._lock:
+            cls._signature, cls._modules, cls._index = signature, modules, index
+            cls._fileless = fileless
+        return index
+
+
+def _file_attr(m: Any) -> Any:
+    # a module's own dict first: no AttributeError raised and caught for the many without one
+    if type(m) is types.ModuleType:
+        return m.__dict__.get("__file__")
+    return getattr(m, "__file__", None)

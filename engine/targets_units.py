@@ -85,6 +85,16 @@ def _collect(obj: Any, file: str | None, modname: str, found: dict[CodeType, Uni
         obj = obj.__func__
     if isinstance(obj, functools.cached_property):
         obj = obj.func
+    under = function_under_c_wrapper(obj)
+    if under is not None:  # lru_cache / cache: the def is the function the wrapper keeps
+        before = set(found)
+        _collect(under, file, modname, found, seen)
+        for code in found.keys() - before:
+            unit = found[code]
+            if unit.function is not None:
+                found[code] = Unit(unit.code, unit.function, unit.wrapped,
+                                   unit.warnings + (c_wrapper_note(obj, unit.function),))
+        return
     if isinstance(obj, property):
         for accessor in (obj.fget, obj.fset, obj.fdel):
             if accessor is not None:
@@ -135,6 +145,11 @@ def units_of_object(obj: Any, name: str) -> list[Unit]:
     if isinstance(obj, type):
         return _units_of_class(obj, name)
     code = code_of(obj)
+    under = function_under_c_wrapper(obj) if code is None else None
+    if under is not None:
+        note = c_wrapper_note(obj, under)
+        return [Unit(u.code, u.function, u.wrapped, (*u.warnings, note))
+                for u in units_of_object(under, name)]
     if isinstance(code, CodeType):
         chain = unwrap_chain(obj)
         warnings: tuple[str, ...] = ()
@@ -249,6 +264,7 @@ def _locals_base(obj: Any) -> CodeType | None:
     """The code whose locals '<locals>' refers to: the def itself, not a wraps() wrapper."""
     while isinstance(obj, types.MethodType | staticmethod | classmethod):
         obj = obj.__func__
+    obj = function_under_c_wrapper(obj) or obj
     if isinstance(obj, CodeType):
         return obj if is_function_code(obj) else None
     if not isinstance(obj, types.FunctionType):
@@ -313,6 +329,35 @@ def unit_for_line(view: ModuleView, path: str, line: int,
         raise target_invalid(f"no code object for {found.qualname} at {path}:{found.def_line}",
                              (), path=path, line=line)
     return Unit(unit.code, unit.function, unit.wrapped, tuple(warnings), at)
+
+
+def function_under_c_wrapper(obj: Any) -> types.FunctionType | None:
+    """The Python function kept by a callable that has no code of its own — a C wrapper set
+    up with functools.update_wrapper, such as functools.lru_cache and functools.cache — found
+    through ``__wrapped__`` in the wrapper's own ``__dict__`` (read without running any
+    ``__getattr__`` of the user's); None for anything else."""
+    for _ in range(16):  # wrappers of wrappers; a cycle ends here
+        if isinstance(obj, type | types.FunctionType | types.ModuleType | CodeType) or \
+                getattr(obj, "__code__", None) is not None or not callable(obj):
+            return None
+        try:
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            return None
+        inner = own.get("__wrapped__") if isinstance(own, dict) else None
+        if inner is None:
+            return None
+        if isinstance(inner, types.FunctionType):
+            return inner
+        obj = inner
+    return None
+
+
+def c_wrapper_note(wrapper: Any, func: Any) -> str:
+    kind = type(wrapper).__name__
+    return (f"{func.__module__}:{func.__qualname__} is wrapped by {kind} (C code): its Python "
+            f"function is traced, so calls the {kind} answers itself (a cache hit) do not run "
+            "the code and are not seen")
 
 
 def code_of(func: Any) -> CodeType | None:

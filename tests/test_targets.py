@@ -411,3 +411,81 @@ def test_unknown_finished_and_unstarted_threads(worker):
     later = threading.Thread(target=lambda: None, name="scopeline-test-later")
     (t,) = resolve(later)
     assert t.kind == "thread" and t.alive is False and t.thread is later
+
+
+# --- functions behind C wrappers (functools.lru_cache / cache)
+
+def cached_mod() -> types.ModuleType:
+    return mod("cached")
+
+
+def test_lru_cache_wrapped_method_resolves_to_the_python_function_underneath():
+    c = cached_mod()
+    area = c.Shape.area.__wrapped__
+    for target in (c.Shape.area, c.Shape(3).area, "targets_pkg.cached:Shape.area"):
+        (t,) = resolve(target)
+        assert t.code is area.__code__ and t.function is area
+        assert (Path(t.file).name, t.first_line) == ("cached.py", area.__code__.co_firstlineno)
+        assert t.display == "targets_pkg.cached:Shape.area"
+        assert "cache hit" in t.warnings[-1] and "not seen" in t.warnings[-1]
+    assert resolve(c.fib)[0].function is c.fib.__wrapped__
+    assert resolve(c.Shape.label)[0].code is c.Shape.label.fget.__wrapped__.__code__
+    assert resolve(c.Shape.unit)[0].function is c.Shape.__dict__["unit"].__func__.__wrapped__
+    # '<locals>' reaches through the cache wrapper to the def it keeps
+    (inner,) = resolve("targets_pkg.cached:square.<locals>.describe")
+    assert inner.code.co_qualname == "square.<locals>.describe"
+
+
+def test_module_target_keeps_the_functions_behind_cache_wrappers():
+    got = resolve("targets_pkg.cached")
+    assert quals(got) == ["fib", "square", "square.<locals>.describe", "Shape.__init__",
+                          "Shape.__hash__", "Shape.__eq__", "Shape.area", "Shape.label",
+                          "Shape.unit"]
+    by_qual = {t.qualname: t for t in got}
+    assert by_qual["fib"].function is cached_mod().fib.__wrapped__
+    assert "cache hit" in by_qual["Shape.area"].warnings[-1]
+    assert by_qual["Shape.__init__"].warnings == ()
+    # read from source (not imported) the same defs are found
+    sys.modules.pop("targets_pkg.cached")
+    assert quals(resolve(str(PKG / "cached.py"), load=False)) == quals(got)
+
+
+def test_a_session_sees_the_calls_that_run_the_code_not_the_cache_hits():
+    import scopeline
+
+    c = cached_mod()
+    c.fib.cache_clear()
+    with scopeline.trace(c.fib, mode="runtime") as session:
+        assert c.fib(10) == 55  # fib(0)..fib(10) each run once; the recursion's repeats hit
+        assert c.fib(10) == 55  # all from the cache: nothing runs
+        session.flush()
+    entries = [e for e in session.events() if e.type == "function_entry"]
+    assert sorted(int(e.data["arguments"]["n"]) for e in entries) == list(range(11))
+
+
+# --- what resolving caches: compiled files, the index of loaded modules
+
+def test_a_file_resolved_without_import_is_recompiled_when_it_changes(tmp_path):
+    src = tmp_path / "tmp_changing.py"
+    src.write_text("def first():\n    return 1\n")
+    assert quals(resolve(str(src), load=False)) == ["first"]
+    assert resolve(str(src), load=False)[0].code is resolve(str(src), load=False)[0].code
+    src.write_text("def first():\n    return 1\n\n\ndef second():\n    return 2\n")
+    assert quals(resolve(str(src), load=False)) == ["first", "second"]
+    src.write_text("def broken(:\n")
+    assert "cannot compile" in invalid(str(src), load=False).message
+
+
+def test_a_module_imported_or_replaced_later_is_the_one_a_path_resolves_to(tmp_path,
+                                                                              monkeypatch):
+    src = tmp_path / "tmp_later.py"
+    src.write_text("def f():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (before,) = resolve(f"{src}:f", load=False)
+    assert before.function is None and before.module == "tmp_later"  # read, not imported
+    first = importlib.import_module("tmp_later")
+    assert resolve(f"{src}:f", load=False)[0].function is first.f  # imported since: live
+    del sys.modules["tmp_later"]
+    second = importlib.import_module("tmp_later")
+    assert second is not first
+    assert resolve(f"{src}:f", load=False)[0].function is second.f

@@ -197,3 +197,20 @@ def test_a_function_target_keeps_the_single_decision(project):
     shown = cli("why", "--json", f"{project / 'util.py'}:clamp")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["mode"] in ("runtime", "compile_time", "hybrid")
+
+
+def test_the_listing_decides_with_the_project_wide_frequency_it_shows(project):
+    from scopeline.engine.selection.engine import determine_mode
+
+    result = analyze_project(str(project))
+    entry = next(e for e in result.functions if e.profile.qualname == "clamp")
+    shown = entry.profile.frequency_source
+    assert shown == "static: called inside a loop in 1 place in the project"
+    rule = next(r for r in entry.decision.rules if r["rule"] == "high_frequency")
+    assert f"{entry.profile.frequency} frequency ({shown})" in rule["reasoning"]
+    assert entry.decision.evidence["features"]["frequency"] == "medium"
+    # decided alone, the function is seen from its own module: no call site there
+    alone = determine_mode(f"{entry.file}:clamp")
+    alone_rule = next(r for r in alone.rules if r["rule"] == "high_frequency")
+    assert "no call site in its module" in alone_rule["reasoning"]
+    assert alone.evidence["features"]["frequency"] == "low"

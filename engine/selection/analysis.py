@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import types
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -171,6 +172,29 @@ def has_python_source(file: str | None) -> bool:
     return bool(file) and file.endswith((".py", ".pyw")) and os.path.isfile(file)
 
 
+# A file's call index and dependency depths, by its metrics (the same FileMetrics object comes
+# back from the metrics cache while the file is unchanged): deciding one function of a large
+# file at a time would otherwise index the whole file again for each.
+_PER_FILE: OrderedDict[int, tuple[FileMetrics, CallIndex, dict[str, int]]] = OrderedDict()
+_PER_FILE_SIZE = 64
+_per_file_lock = threading.Lock()
+
+
+def module_index(fm: FileMetrics) -> tuple[CallIndex, dict[str, int]]:
+    """(call sites within the file, each def's dependency depth) for one file's metrics."""
+    with _per_file_lock:
+        found = _PER_FILE.get(id(fm))
+        if found is not None and found[0] is fm:
+            _PER_FILE.move_to_end(id(fm))
+            return found[1], found[2]
+    index, depths = CallIndex([fm], "its module"), dependency_depths(fm)
+    with _per_file_lock:
+        _PER_FILE[id(fm)] = (fm, index, depths)  # holding fm keeps its id from being reused
+        while len(_PER_FILE) > _PER_FILE_SIZE:
+            _PER_FILE.popitem(last=False)
+    return index, depths
+
+
 class _Analyzer:
     """Shared by the items of one call: each file is measured once, counters read once."""
 
@@ -178,12 +202,12 @@ class _Analyzer:
         self.cache = MetricsCache()
         self.counters = runtime_counters()
         self.threshold = complexity_threshold()
-        self.files: dict[str, tuple[FileMetrics, CallIndex]] = {}
+        self.files: dict[str, tuple[FileMetrics, CallIndex, dict[str, int]]] = {}
 
-    def file(self, path: str) -> tuple[FileMetrics, CallIndex]:
+    def file(self, path: str) -> tuple[FileMetrics, CallIndex, dict[str, int]]:
         if path not in self.files:
             fm = self.cache.metrics(path)
-            self.files[path] = (fm, CallIndex([fm], "its module"))
+            self.files[path] = (fm, *module_index(fm))
         return self.files[path]
 
     def unit(self, rt: ResolvedTarget) -> FunctionProfile:
@@ -192,7 +216,7 @@ class _Analyzer:
         if has_python_source(rt.file):
             assert rt.file is not None
             try:
-                fm, index = self.file(rt.file)
+                fm, index, depths = self.file(rt.file)
             except ScopelineError as exc:  # Python compiled it but libcst cannot read it
                 return build_profile(code_metrics(code), module=module, file=rt.file,
                                      has_source=True, index=None, counters=self.counters,
@@ -204,8 +228,7 @@ class _Analyzer:
                 return build_profile(match, module=module, file=rt.file, has_source=True,
                                      index=index, counters=self.counters,
                                      threshold=self.threshold,
-                                     dependency_depth=dependency_depths(
-                                         fm, match.qualname)[match.qualname])
+                                     dependency_depth=depths.get(match.qualname, 0))
             # a lambda, or a def the file no longer holds: what its code object says
             return build_profile(code_metrics(code), module=module, file=rt.file,
                                  has_source=True, index=None, counters=self.counters,
@@ -277,41 +300,74 @@ def target_name(item: Any) -> str:
     return repr(item)[:80]
 
 
-def analyze_target_complexity(target: Any) -> TargetAnalysis:
-    """Analyse every function ``target`` names (any form of INTERFACES §1, or a list)."""
+@dataclass
+class ResolvedItem:
+    """One item of a target, resolved once (``load=False``) for everything that reads it."""
+
+    item: Any
+    kind: str  # target_kind(item)
+    name: str  # target_name(item)
+    units: list[ResolvedTarget] = field(default_factory=list)
+    native: ScopelineError | None = None  # mode_unavailable: C code, no Python code to read
+
+
+def resolve_items(target: Any, *, threads: bool = True) -> list[ResolvedItem]:
+    """Each item of ``target`` with its resolved units; nothing of the user's is imported.
+    ``threads=False`` leaves thread items unresolved (a thread that is not running is then
+    no error: the analysis only notes it)."""
     items = _flatten(target)
     if not items:
         raise ScopelineError("target_invalid", "no target given (an empty list)",
                              suggestions=["Give a target such as 'pkg.mod:func'."])
-    analyzer = _Analyzer()
-    profiles: dict[tuple[Any, ...], FunctionProfile] = {}
-    notes: list[str] = []
-    kinds = []
+    out = []
     for item in items:
-        kinds.append(target_kind(item))
-        if kinds[-1] == "thread":
-            notes.append(f"{target_name(item)}: {THREAD_NOTE}")
+        entry = ResolvedItem(item, target_kind(item), target_name(item))
+        out.append(entry)
+        if entry.kind == "thread" and not threads:
             continue
         try:
-            resolved = resolve(item, load=False)
+            entry.units = resolve(item, load=False)
         except ScopelineError as exc:
             if exc.code != "mode_unavailable":
                 raise
-            profile = analyzer.native(item, target_name(item))  # C code: nothing to read
-            profiles.setdefault(("native", profile.display), profile)
-            notes.append(f"{target_name(item)}: {exc.message}")
+            entry.native = exc
+    return out
+
+
+def analyze_target_complexity(target: Any, *, resolved: list[ResolvedItem] | None = None
+                              ) -> TargetAnalysis:
+    """Analyse every function ``target`` names (any form of INTERFACES §1, or a list).
+    ``resolved``: ``resolve_items(target)`` if the caller has it already."""
+    items = resolved if resolved is not None else resolve_items(target, threads=False)
+    analyzer = _Analyzer()
+    profiles: dict[tuple[Any, ...], FunctionProfile] = {}
+    notes: list[str] = []
+    for entry in items:
+        if entry.kind == "thread":
+            notes.append(f"{entry.name}: {THREAD_NOTE}")
             continue
-        for rt in resolved:
+        if entry.native is not None:
+            profile = analyzer.native(entry.item, entry.name)  # C code: nothing to read
+            profiles.setdefault(("native", profile.display), profile)
+            notes.append(f"{entry.name}: {entry.native.message}")
+            continue
+        for rt in entry.units:
             profile = analyzer.unit(rt)
             if rt.kind == "line":
-                notes.append(f"{target_name(item)}: the tracepoint's line {rt.line} is in "
+                notes.append(f"{entry.name}: the tracepoint's line {rt.line} is in "
                              f"{profile.display}")
             key = (profile.file, profile.qualname, profile.first_line)
             profiles.setdefault(key, profile)
     analyzer.cache.save()
-    kind = kinds[0] if len(kinds) == 1 else "list"
-    name = ", ".join(target_name(i) for i in items)
+    kind = items[0].kind if len(items) == 1 else "list"
+    name = ", ".join(entry.name for entry in items)
     return summarize(name, kind, list(profiles.values()), notes)
+
+
+def analysis_of_profile(target: Any, profile: FunctionProfile) -> TargetAnalysis:
+    """The analysis of a one-function target whose profile the caller already has (the
+    project listing's, with project-wide call frequency; the editor's, from unsaved text)."""
+    return summarize(target_name(target), target_kind(target), [profile], [])
 
 
 # --------------------------------------------------------------------------- compilation

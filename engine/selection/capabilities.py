@@ -22,12 +22,16 @@ from scopeline.engine.runtime.select import choose_backend_name
 from scopeline.engine.selection.analysis import (
     GRANULARITIES,
     THREAD_NOTE,
+    FunctionProfile,
+    ResolvedItem,
     TargetAnalysis,
+    analysis_of_profile,
     analyze_target_complexity,
     has_python_source,
+    resolve_items,
     target_name,
 )
-from scopeline.engine.targets import ResolvedTarget, resolve
+from scopeline.engine.targets import ResolvedTarget, TargetSpec
 
 MODES = ("runtime", "compile_time", "hybrid")
 RUNTIME_CAPABILITIES = ["calls", "returns", "exceptions", "lines", "locals_at_lines",
@@ -41,11 +45,31 @@ _FLAGGED = {"expressions": "enable_expression_tracing",
 _LEVELS = ("low", "medium", "high")
 
 
+@dataclass(frozen=True)
+class Support:
+    """What this interpreter and the settings allow, the same for every target: read once
+    (``current_support()``) and passed down when many targets are decided at once."""
+
+    old_python: bool  # the 3.11 backend: code swap on function objects
+    refusals: dict[str, str]  # compile_time / hybrid -> why injection may not run here
+    compile_caps: tuple[str, ...]  # what injection captures with the feature flags in force
+    flags_off: tuple[str, ...]  # in words: capabilities a feature flag switches off
+
+
+def current_support() -> Support:
+    caps, off = _compile_time_capabilities()
+    refusals = {m: why for m in ("compile_time", "hybrid")
+                if (why := _injection_refusal(m)) is not None}
+    return Support(choose_backend_name()[0] == "sys.settrace", refusals, tuple(caps),
+                   tuple(off))
+
+
 @dataclass
 class _Facts:
     """What availability depends on, gathered by resolving the target (nothing is run)."""
 
     name: str
+    support: Support
     threads: list[ResolvedTarget] = field(default_factory=list)
     units: list[ResolvedTarget] = field(default_factory=list)
     native: list[str] = field(default_factory=list)  # C code: no Python code at all
@@ -62,28 +86,16 @@ class _Facts:
         return [u for u in self.units if not has_python_source(u.file)]
 
 
-def _flatten(target: Any) -> list[Any]:
-    if isinstance(target, list | tuple | set | frozenset):
-        return [leaf for item in target for leaf in _flatten(item)]
-    return [target]
-
-
-def _facts(target: Any) -> _Facts:
-    items = _flatten(target)
-    if not items:
-        raise ScopelineError("target_invalid", "no target given (an empty list)",
-                             suggestions=["Give a target such as 'pkg.mod:func'."])
-    facts = _Facts(", ".join(target_name(i) for i in items))
-    old_python = choose_backend_name()[0] == "sys.settrace"
-    for item in items:
-        try:
-            resolved = resolve(item, load=False)
-        except ScopelineError as exc:
-            if exc.code != "mode_unavailable":
-                raise
-            facts.native.append(f"{target_name(item)}: {exc.message}")
+def _facts(target: Any, resolved: list[ResolvedItem] | None = None,
+           support: Support | None = None) -> _Facts:
+    items = resolved if resolved is not None else resolve_items(target)
+    facts = _Facts(", ".join(entry.name for entry in items), support or current_support())
+    old_python = facts.support.old_python
+    for entry in items:
+        if entry.native is not None:
+            facts.native.append(f"{entry.name}: {entry.native.message}")
             continue
-        for rt in resolved:
+        for rt in entry.units:
             if rt.kind == "thread":
                 facts.threads.append(rt)
                 _thread_facts(rt, facts, old_python)
@@ -96,15 +108,39 @@ def _facts(target: Any) -> _Facts:
     return facts
 
 
+def _profile_facts(name: str, profile: FunctionProfile, support: Support) -> _Facts:
+    """The facts of one function known by its profile (read from source, not resolved): as
+    ``_facts`` finds them for the target ``file:qualname`` named by text."""
+    facts = _Facts(name, support)
+    spec = TargetSpec("function", path=profile.file, qualname=profile.qualname)
+    facts.units.append(ResolvedTarget(spec=spec, kind="function", module=profile.module,
+                                      qualname=profile.qualname, file=profile.file,
+                                      first_line=profile.first_line,
+                                      last_line=profile.last_line, display=profile.display))
+    if support.old_python:
+        # a function named by text has no function object when it is nested
+        why = _obstacle(profile.display, "<locals>" in profile.qualname,
+                        profile.is_async and profile.is_generator)
+        if why is not None:
+            facts.runtime_blockers.append(why)
+    return facts
+
+
 def _runtime_obstacle(rt: ResolvedTarget) -> str | None:
     """Why the 3.11 backend (code swap on function objects) cannot hook this unit."""
     assert rt.code is not None
-    if rt.function is None and "<locals>" in (rt.qualname or ""):
-        return (f"{rt.display} is a nested function named by text: Python 3.11 runtime hooks "
+    return _obstacle(rt.display, rt.function is None and "<locals>" in (rt.qualname or ""),
+                     bool(rt.code.co_flags & inspect.CO_ASYNC_GENERATOR))
+
+
+def _obstacle(display: str, nested_without_function: bool, async_generator: bool
+              ) -> str | None:
+    if nested_without_function:
+        return (f"{display} is a nested function named by text: Python 3.11 runtime hooks "
                 "need its function object (trace the enclosing function, pass the function "
                 "object, or use Python 3.12+)")
-    if rt.code.co_flags & inspect.CO_ASYNC_GENERATOR:
-        return f"{rt.display} is an async generator: Python 3.11 runtime hooks cannot swap its code"
+    if async_generator:
+        return f"{display} is an async generator: Python 3.11 runtime hooks cannot swap its code"
     return None
 
 
@@ -134,7 +170,7 @@ def _why_not(facts: _Facts, mode: str) -> list[str]:
     if mode in ("runtime", "hybrid"):
         why += facts.runtime_blockers
     if mode in ("compile_time", "hybrid"):
-        refusal = _injection_refusal(mode)
+        refusal = facts.support.refusals.get(mode)
         if refusal:
             why.insert(0, refusal)
         if facts.threads and not facts.units:
@@ -200,7 +236,7 @@ def _runtime_section(facts: _Facts, analysis: TargetAnalysis) -> dict[str, Any]:
 
 def _compile_section(facts: _Facts, analysis: TargetAnalysis) -> dict[str, Any]:
     why = _why_not(facts, "compile_time")
-    caps, flags_off = _compile_time_capabilities()
+    caps, flags_off = list(facts.support.compile_caps), list(facts.support.flags_off)
     limits = why + flags_off
     if facts.threads and facts.units:
         limits.append("the thread targets in the list are traced by runtime hooks only")
@@ -223,7 +259,7 @@ def _hybrid_section(facts: _Facts, runtime: dict[str, Any], compile_time: dict[s
                if lim not in why]
     limits.append("each call's two halves are joined by exact keys; events from before the "
                   "session, or from code only one side traces, are joined by scored strategies")
-    caps = sorted(set(RUNTIME_CAPABILITIES) | set(_compile_time_capabilities()[0]))
+    caps = sorted(set(RUNTIME_CAPABILITIES) | set(facts.support.compile_caps))
     impacts = (runtime["performance_impact"], compile_time["performance_impact"])
     complexity = ("high" if analysis.estimated_execution_frequency == "high"
                   or analysis.function_count > 20
@@ -234,14 +270,26 @@ def _hybrid_section(facts: _Facts, runtime: dict[str, Any], compile_time: dict[s
             "performance_impact": _level(max(_LEVELS.index(i) for i in impacts) + 1)}
 
 
-def analyze_mode_capabilities(target: Any, *, analysis: TargetAnalysis | None = None
-                              ) -> dict[str, Any]:
+def analyze_mode_capabilities(target: Any, *, analysis: TargetAnalysis | None = None,
+                              resolved: list[ResolvedItem] | None = None,
+                              profile: FunctionProfile | None = None,
+                              support: Support | None = None) -> dict[str, Any]:
     """Per mode: available, capabilities, limitations (words), performance_impact; plus
     compile_time.compilation_required and hybrid.complexity (the seed's shape).
-    ``analysis``: the target's analysis if the caller has it already (saves redoing it)."""
-    facts = _facts(target)
+
+    What the caller has already saves redoing it: ``analysis`` (the target's analysis),
+    ``resolved`` (``analysis.resolve_items(target)``), or ``profile`` — the target is this one
+    function, known from its source (nothing is resolved then); ``support``
+    (``current_support()``, the same for every target)."""
+    support = support or current_support()
+    if profile is not None:
+        facts = _profile_facts(target_name(target), profile, support)
+        if analysis is None:
+            analysis = analysis_of_profile(target, profile)
+    else:
+        facts = _facts(target, resolved, support)
     if analysis is None:
-        analysis = analyze_target_complexity(target)
+        analysis = analyze_target_complexity(target, resolved=resolved)
     runtime = _runtime_section(facts, analysis)
     compile_time = _compile_section(facts, analysis)
     hybrid = _hybrid_section(facts, runtime, compile_time, analysis)

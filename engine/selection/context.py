@@ -143,24 +143,60 @@ def availability(capabilities: dict[str, Any]) -> tuple[dict[str, bool], dict[st
     return available, why
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every decision reads the same whatever the target — the settings and what this
+    interpreter and its feature flags allow — read once when many targets are decided
+    together (a file's functions for the editor, a project listing)."""
+
+    settings: dict[str, Any]
+    support: Any  # capabilities.Support
+
+
+def read_shared() -> Shared:
+    from scopeline.engine.selection.capabilities import current_support
+
+    return Shared(read_settings(), current_support())
+
+
 def build_context(target: Any, options: TraceOptions | None = None, *,
-                  calibration: Any = None) -> SelectionContext:
-    """Everything the decision for ``target`` with ``options`` depends on."""
+                  calibration: Any = None, analysis: Any = None, profile: Any = None,
+                  capabilities: dict[str, Any] | None = None,
+                  shared: Shared | None = None) -> SelectionContext:
+    """Everything the decision for ``target`` with ``options`` depends on.
+
+    What the caller already has is used as it is, not worked out again: ``profile`` (the
+    target is this one function, profiled from its source: nothing is resolved), ``analysis``
+    (``analyze_target_complexity(target)``), ``capabilities`` (``analyze_mode_capabilities``),
+    ``shared`` (``read_shared()``, read once for many decisions). Otherwise the target is
+    resolved once, and both the analysis and the capabilities are made from that."""
     from scopeline.engine.runtime.select import choose_backend_name
     from scopeline.engine.selection.analysis import (
+        analysis_of_profile,
         analyze_target_complexity,
+        resolve_items,
         target_kind,
         target_name,
     )
     from scopeline.engine.selection.capabilities import analyze_mode_capabilities
 
     opts = options if options is not None else parse_options()
-    settings = read_settings()
-    analysis = analyze_target_complexity(target)
-    capabilities = analyze_mode_capabilities(target)
+    settings = shared.settings if shared is not None else read_settings()
+    resolved = None
+    if profile is not None:
+        analysis = analysis if analysis is not None else analysis_of_profile(target, profile)
+    elif analysis is None or capabilities is None:
+        resolved = resolve_items(target)
+        if analysis is None:
+            analysis = analyze_target_complexity(target, resolved=resolved)
+    if capabilities is None:
+        capabilities = analyze_mode_capabilities(
+            target, analysis=analysis, resolved=resolved, profile=profile,
+            support=shared.support if shared is not None else None)
     available, why = availability(capabilities)
     items = target if isinstance(target, list | tuple | set | frozenset) else [target]
-    threads = sorted(target_name(i) for i in items if target_kind(i) == "thread")
+    threads = [] if profile is not None else sorted(
+        target_name(i) for i in items if target_kind(i) == "thread")
     return SelectionContext(
         target=target, target_text=str(getattr(analysis, "target", target)), options=opts,
         environment=config.current_environment(), kind=getattr(analysis, "kind", "function"),

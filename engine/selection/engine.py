@@ -12,7 +12,7 @@ from typing import Any
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.modes import ModeDecision, injection_refusal
 from scopeline.engine.options import TraceOptions, parse_options
-from scopeline.engine.selection.context import MODES, SelectionContext, build_context
+from scopeline.engine.selection.context import MODES, SelectionContext, Shared, build_context
 from scopeline.engine.selection.strategies import (
     ai_assisted_selection,
     combined_selection,
@@ -78,11 +78,20 @@ def select_mode(context: SelectionContext, strategy: str = "combined") -> ModeDe
 
 
 def determine_mode(target: Any, options: TraceOptions | dict[str, Any] | None = None, *,
-                   strategy: str = "combined", calibration: Any = None) -> ModeDecision:
+                   strategy: str = "combined", calibration: Any = None, analysis: Any = None,
+                   profile: Any = None, capabilities: dict[str, Any] | None = None,
+                   shared: Shared | None = None) -> ModeDecision:
     """The mode for ``target`` traced with ``options``: mode, confidence, reason, alternatives,
-    warnings, every rule's verdict and the learned evidence."""
+    warnings, every rule's verdict and the learned evidence.
+
+    A caller that has them already passes ``profile`` (the target is this one function: its
+    ``FunctionProfile``, e.g. with project-wide call frequency), ``analysis``,
+    ``capabilities`` or ``shared`` (``context.read_shared()``, read once for many targets; see
+    ``context.build_context``); the target is then not resolved again."""
     if options is None:
         options = parse_options()
     elif isinstance(options, dict):
         options = parse_options(**options)
-    return select_mode(build_context(target, options, calibration=calibration), strategy)
+    context = build_context(target, options, calibration=calibration, analysis=analysis,
+                            profile=profile, capabilities=capabilities, shared=shared)
+    return select_mode(context, strategy)

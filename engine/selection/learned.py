@@ -10,6 +10,7 @@ evidence: "hybrid was marked failed 3 of 4 times for functions like this (...)".
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,27 @@ def train_with_feedback(context_or_target: Any, mode: str, outcome: str,
     return record
 
 
+# The feedback table as last read, by path, with the file's (mtime_ns, size) then: a decision
+# per function of a file reads it once, not once per function.
+_read_memo: dict[str, tuple[tuple[int, int], list[Any]]] = {}
+
+
+def _records() -> list[Any]:
+    """The stored feedback in insertion order; re-read only when the file changed."""
+    path = db_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _lock:
+        memo = _read_memo.get(str(path))
+        if memo is None or memo[0] != stamp:
+            memo = (stamp, sorted(_table().all(), key=lambda r: r.doc_id))
+            _read_memo[str(path)] = memo
+    return memo[1]
+
+
 def clear_feedback() -> None:
     with _lock:
         _table().truncate()
@@ -187,8 +209,7 @@ def analyze_for_mode_selection(ctx: SelectionContext) -> Advice:
         return advice
     timeout_ms = ctx.settings["ai_timeout_ms"]
     deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
-    with _lock:
-        records = sorted(_table().all(), key=lambda r: r.doc_id)
+    records = _records()
     advice.total = len(records)
     near: list[tuple[float, int, dict[str, Any]]] = []
     for record in records:

@@ -173,10 +173,15 @@ def default_decider(options: TraceOptions | None = None) -> tuple[Decide, str]:
     except ImportError:
         return (lambda p: placeholder_decision(p, options),
                 "placeholder (scopeline.engine.selection.engine is not installed)")
+    from scopeline.engine.selection.context import read_shared
+
     opts = options if options is not None else parse_options()
+    shared = read_shared()  # settings and feature flags: once for the whole listing
 
     def decide(profile: FunctionProfile) -> ModeDecision:
-        return determine_mode(f"{profile.file}:{profile.qualname}", opts)
+        # the listing's own profile: call frequency estimated over the whole project
+        return determine_mode(f"{profile.file}:{profile.qualname}", opts, profile=profile,
+                              shared=shared)
 
     return decide, "selection engine (determine_mode)"
 
