@@ -11,6 +11,7 @@ happened in between — recursion, threads, generators suspended and resumed els
 
 from __future__ import annotations
 
+import random
 import sys
 import threading
 import types
@@ -240,12 +241,18 @@ class MonitoringBackend:
         scalars = SCALARS
         slow_start = self._on_start
         slow_end = self._end
+        draw = random.random
 
         def on_start(code: types.CodeType, offset: int) -> Any:
             hooks = hooks_get(id(code))
             rec = hooks.rec if hooks is not None else None
             if rec is None or not rec.fast:
-                return slow_start(code, _getframe(1))
+                if rec is None or not rec.on:
+                    return slow_start(code, _getframe(1))
+                # Sampling: draw before reading the frame, so a call left out costs little.
+                if draw() >= rec.rate:
+                    rec.skipped["sampling"].inc()
+                    return None
             tid = get_ident()
             if tid not in hooks.names and not rec.register_thread(tid):
                 rec.skipped["thread_limit"].inc()
