@@ -69,6 +69,15 @@ def test_demo_runs_with_nothing_but_the_install():
     assert "runtime" in proc.stderr and "bulk_discount" in proc.stderr
     assert "order-worker" in proc.stderr  # the worker thread's calls
     assert "OutOfStock" in proc.stderr  # the caught exception
+    # auto mode chose each of the three modes once, each with its reason and its session
+    for shown in ("⚡ runtime (confidence", "🔬 compile_time (confidence",
+                  "🔀 hybrid (confidence"):
+        assert proc.stderr.count(shown) == 1, shown
+    for mode in ("runtime", "compile_time", "hybrid"):
+        assert f"· {mode} mode via" in proc.stderr
+    assert "rule complex_algorithm" in proc.stderr and "rule granular_debugging" in proc.stderr
+    assert "exact_keys 1.00" in proc.stderr  # hybrid: one node per call, joined exactly
+    assert "send→receive pairs joined by message id" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "code"), [
