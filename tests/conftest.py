@@ -53,3 +53,16 @@ def pytest_report_header(config: pytest.Config) -> str:
 
     name = choose_backend_name()[0]
     return f"scopeline runtime backend: {name} ({os.path.basename(sys.executable)})"
+
+
+@pytest.fixture
+def fresh_config_and_rules():
+    """Config and the rule set as shipped, before and after (mode-selection tests)."""
+    from scopeline.engine import config
+    from scopeline.engine.selection import rules
+
+    config.unload_config()
+    rules.reset_rules()
+    yield
+    rules.reset_rules()
+    config.unload_config()

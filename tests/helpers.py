@@ -28,3 +28,20 @@ def traceback_of(func, *args) -> str:
     except Exception:
         return traceback.format_exc()
     raise AssertionError(f"{func.__name__} did not raise")
+
+
+def call_nodes(events, function: str | None = None):
+    """Every call node of the trace tree (``function``'s only, if given), depth first."""
+    from scopeline.engine.cli.tree import build_forest
+
+    out = []
+
+    def walk(nodes) -> None:
+        for node in nodes:
+            if function is None or node.entry.function == function:
+                out.append(node)
+            walk(node.children)
+
+    for roots in build_forest(events).values():
+        walk(roots)
+    return out

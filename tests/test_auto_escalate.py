@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import hybrid_sample as hs
 import pytest
@@ -79,65 +81,51 @@ def test_adjusting_detail_of_a_hybrid_session_re_instruments_it() -> None:
     assert "line_execution" in kinds and "expression_evaluation" in kinds
 
 
-def _flood(stop: threading.Event) -> None:
-    while not stop.is_set():
-        hs.work(30)
+@contextlib.contextmanager
+def flooded_hybrid(**settings: Any) -> Iterator[Any]:
+    """A hybrid session on ``work`` while a thread calls it non-stop, under ``settings``
+    (paths under hybrid.mode_switching); config restored after."""
+    for path, value in settings.items():
+        config.update_config(f"hybrid.mode_switching.{path}", value)
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.is_set():
+            hs.work(30)
+
+    try:
+        with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
+            worker = threading.Thread(target=flood)
+            worker.start()
+            try:
+                yield s
+            finally:
+                stop.set()
+                worker.join()
+    finally:
+        config.reset_to_defaults()
 
 
 def test_under_a_flood_hybrid_steps_down_to_runtime_then_to_sampling() -> None:
-    config.update_config("hybrid.mode_switching.overhead_budget_percent", 5)
-    stop = threading.Event()
-    try:
-        with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
-            worker = threading.Thread(target=_flood, args=(stop,))
-            worker.start()
-            try:
-                assert wait_for(lambda: s.mode == "runtime"), s.recorder.log
-                assert wait_for(lambda: s.recorder.rate < 1.0), s.recorder.log
-            finally:
-                stop.set()
-                worker.join()
-        log = "\n".join(s.recorder.log)
-        assert "overhead_budget_percent=5: stepped down to runtime" in log
-        assert "sampling down to" in log
-        assert s.governor.last_overhead is not None
-    finally:
-        config.reset_to_defaults()
+    with flooded_hybrid(overhead_budget_percent=5) as s:
+        assert wait_for(lambda: s.mode == "runtime"), s.recorder.log
+        assert wait_for(lambda: s.recorder.rate < 1.0), s.recorder.log
+    log = "\n".join(s.recorder.log)
+    assert "overhead_budget_percent=5: stepped down to runtime" in log
+    assert "sampling down to" in log
+    assert s.governor.last_overhead is not None
 
 
 def test_a_generous_budget_leaves_the_session_alone() -> None:
-    config.update_config("hybrid.mode_switching.overhead_budget_percent", 100_000)
-    config.update_config("hybrid.mode_switching.escalation_thresholds.events_per_second",
-                         10**9)
-    stop = threading.Event()
-    try:
-        with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
-            worker = threading.Thread(target=_flood, args=(stop,))
-            worker.start()
-            try:
-                assert wait_for(lambda: s.governor.last_overhead is not None)
-            finally:
-                stop.set()
-                worker.join()
-            assert s.mode == "hybrid"
-    finally:
-        config.reset_to_defaults()
+    with flooded_hybrid(**{"overhead_budget_percent": 100_000,
+                           "escalation_thresholds.events_per_second": 10**9}) as s:
+        assert wait_for(lambda: s.governor.last_overhead is not None)
+        assert s.mode == "hybrid"
 
 
 def test_event_rate_threshold_steps_hybrid_down() -> None:
-    config.update_config("hybrid.mode_switching.overhead_budget_percent", 100_000)
-    config.update_config("hybrid.mode_switching.escalation_thresholds.events_per_second", 50)
-    stop = threading.Event()
-    try:
-        with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity="line") as s:
-            worker = threading.Thread(target=_flood, args=(stop,))
-            worker.start()
-            try:
-                assert wait_for(lambda: s.mode == "runtime"), s.recorder.log
-            finally:
-                stop.set()
-                worker.join()
-        assert any("escalation_thresholds.events_per_second=50" in line
-                   for line in s.recorder.log)
-    finally:
-        config.reset_to_defaults()
+    with flooded_hybrid(**{"overhead_budget_percent": 100_000,
+                           "escalation_thresholds.events_per_second": 50}) as s:
+        assert wait_for(lambda: s.mode == "runtime"), s.recorder.log
+    assert any("escalation_thresholds.events_per_second=50" in line
+               for line in s.recorder.log)

@@ -7,21 +7,7 @@ import threading
 import hybrid_sample as hs
 import pytest
 import scopeline
-from scopeline.engine.cli.tree import CallNode, build_forest
-
-
-def nodes_of(events: list, function: str) -> list[CallNode]:
-    out: list[CallNode] = []
-
-    def walk(nodes: list[CallNode]) -> None:
-        for node in nodes:
-            if node.entry.function == function:
-                out.append(node)
-            walk(node.children)
-
-    for roots in build_forest(events).values():
-        walk(roots)
-    return out
+from helpers import call_nodes
 
 
 def test_n_calls_give_n_merged_nodes_none_unmatched_none_duplicated() -> None:
@@ -33,7 +19,7 @@ def test_n_calls_give_n_merged_nodes_none_unmatched_none_duplicated() -> None:
     assert got == expected
     assert hs.work.__code__ is original  # both halves removed, the very code object back
     events = list(s.events())
-    nodes = nodes_of(events, "work")
+    nodes = call_nodes(events, "work")
     assert len(nodes) == n
     for i, node in enumerate(nodes):
         assert node.entry.source == "runtime" and node.exit is not None
@@ -61,16 +47,16 @@ def test_threads_recursion_exceptions_and_generators_join_exactly() -> None:
         assert hs.driver(9) == [str(ValueError("bad 0")), 2, 4, "bad 3", 8, 10, "bad 6", 14, 16]
         assert list(hs.countdown(4)) == [4, 3, 2, 1]
     events = list(s.events())
-    facts = nodes_of(events, "fact")
+    facts = call_nodes(events, "fact")
     assert len(facts) == 4 * 20 * 6
     assert all(len(n.merged) == 2 for n in facts)
-    risky = nodes_of(events, "risky")
+    risky = call_nodes(events, "risky")
     assert len(risky) == 9
     failed = [n for n in risky if n.exit.type == "function_exception"]
     assert len(failed) == 3
     assert all([e.type for e in n.merged] == ["function_entry", "function_exception"]
                for n in failed)
-    gens = nodes_of(events, "countdown")
+    gens = call_nodes(events, "countdown")
     assert len(gens) == 1 and gens[0].merged
     unjoined = [e for e in events if e.source == "ast" and "keys" not in e.metadata]
     assert unjoined == []
@@ -94,7 +80,7 @@ def test_pause_and_resume_keep_both_halves() -> None:
         hs.work(4)
         s.resume()
         hs.work(5)
-    nodes = nodes_of(list(s.events()), "work")
+    nodes = call_nodes(list(s.events()), "work")
     assert [n.entry.data["arguments"]["n"] for n in nodes] == ["3", "5"]
     assert all(len(n.merged) == 2 for n in nodes)
 
@@ -103,7 +89,7 @@ def test_pause_and_resume_keep_both_halves() -> None:
 def test_finer_granularities_attach_to_the_call(granularity: str) -> None:
     with scopeline.trace("hybrid_sample:work", mode="hybrid", granularity=granularity) as s:
         assert hs.work(4) == 14
-    (node,) = nodes_of(list(s.events()), "work")
+    (node,) = call_nodes(list(s.events()), "work")
     assert len(node.merged) == 2
     kind = "expression_evaluation" if granularity == "expression" else "variable_assignment"
     assert node.lines and {e.type for e in node.lines} == {kind}
@@ -135,7 +121,7 @@ def test_without_exact_keys_the_correlator_joins_the_halves_despite_skew_and_del
             e.timestamp += shift
             e.monotonic_time += shift
     correlate_view(events, meta)
-    nodes = nodes_of(events, "work")
+    nodes = call_nodes(events, "work")
     assert len(nodes) == n
     joined = [node for node in nodes if len(node.merged) == 2]
     assert len(joined) >= 0.99 * n

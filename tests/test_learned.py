@@ -14,7 +14,7 @@ import selection_targets as st
 from helpers import marker_line
 from scopeline import ScopelineError
 from scopeline.engine import config
-from scopeline.engine.selection import learned, rules
+from scopeline.engine.selection import learned
 from scopeline.engine.selection.engine import determine_mode
 
 EXPR = {"granularity": "expression"}
@@ -22,13 +22,7 @@ CITED = ("hybrid was marked failed 3 of 4 times for functions like this "
          "(complexity 12-20, nested loops, expression granularity)")
 
 
-@pytest.fixture(autouse=True)
-def fresh_config_and_rules():
-    config.unload_config()
-    rules.reset_rules()
-    yield
-    rules.reset_rules()
-    config.unload_config()
+pytestmark = pytest.mark.usefixtures("fresh_config_and_rules")
 
 
 def hybrid_failed_three_of_four() -> None:

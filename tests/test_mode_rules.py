@@ -22,13 +22,7 @@ from scopeline.engine.selection.rules import Rule
 EXPR = {"granularity": "expression"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_config_and_rules():
-    config.unload_config()
-    rules.reset_rules()
-    yield
-    rules.reset_rules()
-    config.unload_config()
+pytestmark = pytest.mark.usefixtures("fresh_config_and_rules")
 
 
 def decided_by(decision) -> str:

@@ -125,13 +125,7 @@ ROWS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fresh_config_and_rules():
-    config.unload_config()
-    rules.reset_rules()
-    yield
-    rules.reset_rules()
-    config.unload_config()
+pytestmark = pytest.mark.usefixtures("fresh_config_and_rules")
 
 
 def in_env(row: Row, monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -8,21 +8,8 @@ import time
 import hybrid_sample as hs
 import pytest
 import scopeline
-from scopeline.engine.cli.tree import CallNode, build_forest
+from helpers import call_nodes
 from scopeline.engine.errors import ScopelineError
-
-
-def all_nodes(events: list) -> list[CallNode]:
-    out: list[CallNode] = []
-
-    def walk(nodes: list[CallNode]) -> None:
-        for node in nodes:
-            out.append(node)
-            walk(node.children)
-
-    for roots in build_forest(events).values():
-        walk(roots)
-    return out
 
 
 def test_switching_back_and_forth_under_load_sees_every_call_once() -> None:
@@ -50,7 +37,7 @@ def test_switching_back_and_forth_under_load_sees_every_call_once() -> None:
         worker.join()
     assert hs.work.__code__ is original
     assert results == [hs.work(i % 7) for i in range(calls[0])]
-    nodes = all_nodes(list(s.events()))
+    nodes = call_nodes(list(s.events()))
     assert s.stats()["skipped_calls"] == {} and s.stats()["skipped_lines"] == {}
     assert len(nodes) == calls[0], "a call was lost or seen twice"
     args = [int(n.entry.data["arguments"]["n"]) for n in nodes]
@@ -67,7 +54,7 @@ def test_switch_while_paused_applies_on_resume() -> None:
         scopeline.switch_mode(s.session_id, "hybrid", granularity="line")
         s.resume()
         hs.work(3)
-    (node,) = all_nodes(list(s.events()))
+    (node,) = call_nodes(list(s.events()))
     assert node.merged and node.lines
 
 
