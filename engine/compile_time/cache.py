@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import marshal
+import threading
 import time
 import types
 from pathlib import Path
@@ -40,13 +41,29 @@ def plan_store_path() -> Path:
     return Path(configured).expanduser() if configured else default_data_dir() / "plans"
 
 
+# One database object per file in this process, used under one lock: tinydb keeps the next
+# document id in the object, so two objects (parallel_compilation's workers) would collide.
+_open: dict[str, TinyDB] = {}
+_lock = threading.RLock()
+
+
+def _database(path: Path) -> TinyDB:
+    with _lock:
+        db = _open.get(str(path))
+        if db is None:
+            db = _open[str(path)] = TinyDB(str(path), storage=AtomicJSONStorage)
+        return db
+
+
 class PlanCache:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or plan_store_path()
-        self.db = TinyDB(str(self.folder / "plans.json"), storage=AtomicJSONStorage)
+        self.db = _database(self.folder / "plans.json")
 
     def get(self, key: str, *, honour_ttl: bool = True) -> dict[str, Any] | None:
-        rows = self.db.search(Query().key == key)
+        with _lock:
+            self.db.clear_cache()  # the file may have been written by another process
+            rows = self.db.search(Query().key == key)
         if not rows:
             return None
         ttl = config.get_with_fallback("compile_time.compilation.plan_cache_ttl_seconds", 3600)
@@ -58,7 +75,11 @@ class PlanCache:
             code: types.CodeType) -> None:
         row = {"key": key, "created": time.time(), "source": source, "sites": sites,
                "code": base64.b64encode(marshal.dumps(code)).decode("ascii")}
-        self.db.upsert(row, Query().key == key)
+        with _lock:
+            try:
+                self.db.upsert(row, Query().key == key)
+            except ValueError:  # another process wrote the file meanwhile: a cache, skip it
+                self.db.clear_cache()
 
     @staticmethod
     def code_of(row: dict[str, Any]) -> types.CodeType:
