@@ -152,11 +152,17 @@ def print_rule_verdicts(console: Console, verdicts: list[dict[str, Any]]) -> Non
                       f"{v['reasoning']}")
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from scopeline.engine.cli.export import cmd_export as export
+
+    return export(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scopeline.engine.demo.run import run_demo
 
     return run_demo(_console())
 
 
-__all__ = ["cmd_demo", "cmd_run", "cmd_sessions", "cmd_show", "cmd_why", "format_duration",
+__all__ = ["cmd_demo", "cmd_export", "cmd_run", "cmd_sessions", "cmd_show", "cmd_why", "format_duration",
            "sys"]

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     why.add_argument("--env", choices=["dev", "test", "prod"])
     why.add_argument("--json", action="store_true")
 
+    export = sub.add_parser("export", help="one stored session in another tool's format: "
+                                           "chrome (Perfetto, chrome://tracing), otlp "
+                                           "(OpenTelemetry, OTLP/JSON) or json")
+    export.add_argument("session_id", help="a session id, a unique prefix of one, or 'latest'")
+    export.add_argument("--format", choices=["chrome", "otlp", "json"], default="chrome")
+    export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout)")
+
     sub.add_parser("demo", help="trace the bundled example program and print its trace tree")
     return parser
 
