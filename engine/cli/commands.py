@@ -164,5 +164,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_console())
 
 
-__all__ = ["cmd_demo", "cmd_export", "cmd_run", "cmd_sessions", "cmd_show", "cmd_why", "format_duration",
-           "sys"]
+__all__ = ["cmd_demo", "cmd_export", "cmd_run", "cmd_sessions", "cmd_show", "cmd_why",
+           "format_duration", "sys"]
