@@ -169,6 +169,7 @@ def adjust_trace(session_id: Any, *, sampling_rate: float | None = None,
         parse_options(sampling_rate=sampling_rate)  # same checks as trace()
         rec.set_sampling_rate(float(sampling_rate))
         session.options.sampling_rate = float(sampling_rate)
+        session.governor.stepped_down = False  # the user's rate now: auto_escalate keeps off it
     if max_events_per_second is not None:
         if isinstance(max_events_per_second, bool) or max_events_per_second < 1:
             raise ScopelineError("invalid_config", "max_events_per_second must be >= 1")

@@ -63,6 +63,7 @@ class Governor:
         self.last_keys: dict[str, int] = {}
         self.last_time = time.monotonic()
         self.detail_requests = 0
+        self.stepped_down = False  # hybrid → runtime done by this governor
         self.last_overhead: float | None = None
 
     def request_detail(self, what: str, line: int | None = None) -> bool:
@@ -108,7 +109,9 @@ class Governor:
         budget = config.get_with_fallback(_PREFIX + "overhead_budget_percent", 25)
         if session.mode == "hybrid":
             return self._hybrid_check(overhead, rate, budget, elapsed)
-        if session.mode == "runtime" and overhead > budget:
+        # Only a session this governor stepped down goes on to sampling: a runtime session
+        # the user started keeps the capture asked for (the event-rate limit still applies).
+        if session.mode == "runtime" and self.stepped_down and overhead > budget:
             rec = session.recorder
             new_rate = max(0.001, round(rec.rate * budget / overhead * 0.8, 4))
             if new_rate < rec.rate:
@@ -138,6 +141,7 @@ class Governor:
             return None
         _switch(self.session, "runtime", f"{why}: stepped down to runtime (auto_escalate)",
                 granularity="function", capture_locals=(), trace_lines=())
+        self.stepped_down = True
         return "runtime"
 
     def _one_sided_calls(self) -> int:

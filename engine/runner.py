@@ -114,12 +114,17 @@ def make_main_module(program: Program) -> types.ModuleType:
     return module
 
 
+def program_path0(program: Program) -> str:
+    """What Python puts first on sys.path for this program: its folder, or the cwd for -m."""
+    return os.path.dirname(program.file) if program.module_name is None else os.getcwd()
+
+
 def run_code(program: Program, module: types.ModuleType) -> int:
     """Execute like ``python script.py``: exit code, and Python's own traceback on a crash."""
     saved_argv, saved_main, saved_path0 = sys.argv, sys.modules.get("__main__"), sys.path[0]
     sys.argv = program.argv
     sys.modules["__main__"] = module
-    sys.path[0] = os.path.dirname(program.file) if program.module_name is None else os.getcwd()
+    sys.path[0] = program_path0(program)
     try:
         exec(program.code, module.__dict__)
         return 0

@@ -110,3 +110,13 @@ def test_bad_config_value_is_one_clear_line(tmp_path):
 def test_debug_flag_shows_the_traceback(tmp_path):
     proc = scopeline("--debug", "run", "--", str(tmp_path / "missing.py"))
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize("target", ["shop.pricing", "shop/pricing.py"])
+def test_run_traces_a_package_module_of_the_script_by_name_or_path(target, tmp_path):
+    """Targets resolve from the script's folder, as the program imports them: not another
+    copy of the module (no PYTHONPATH needed)."""
+    shutil.copytree(Path(__file__).parent / "lsp_workspace", tmp_path / "ws")
+    proc = scopeline("run", "--trace", target, "--", "app.py", cwd=tmp_path / "ws")
+    assert proc.returncode == 0, proc.stderr
+    assert "order_total(items=" in proc.stderr and "discount(code=" in proc.stderr

@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout)")
 
     sub.add_parser("demo", help="trace the bundled example program and print its trace tree")
+
+    serve = sub.add_parser("serve", help="the language server for editors, on stdio (LSP); "
+                                         "logs go to a file, never stdout")
+    serve.add_argument("--log-file", metavar="FILE",
+                       help="where to log (default: DATA_DIR/logs/serve.log)")
+    serve.add_argument("--log-level", default="INFO",
+                       choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
 
@@ -93,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config.load_config()  # [tool.scopeline] of the nearest pyproject.toml, checked
 
+        if args.command == "serve":  # the editor side lives in scopeline.lsp
+            from scopeline.lsp.serve import run as serve
+
+            return serve(args)
         return int(getattr(commands, f"cmd_{args.command}")(args))
     except ScopelineError as exc:
         if args.debug:

@@ -1,0 +1,1 @@
+"""A small shop: the sample workspace the language-server tests open."""
