@@ -24,7 +24,8 @@ def test_switching_back_and_forth_under_load_sees_every_call_once() -> None:
             calls[0] += 1
             time.sleep(0.0001)  # stay well under max_events_per_second: nothing is sampled
 
-    with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
+    # manual switches only: auto_escalate off, so the governor cannot add one of its own
+    with scopeline.trace("hybrid_sample:work", mode="runtime", auto_escalate=False) as s:
         worker = threading.Thread(target=hammer)
         worker.start()
         for mode in ("hybrid", "runtime", "compile_time", "runtime", "hybrid",
@@ -49,7 +50,7 @@ def test_switching_back_and_forth_under_load_sees_every_call_once() -> None:
 
 
 def test_switch_while_paused_applies_on_resume() -> None:
-    with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
+    with scopeline.trace("hybrid_sample:work", mode="runtime", auto_escalate=False) as s:
         s.pause()
         scopeline.switch_mode(s.session_id, "hybrid", granularity="line")
         s.resume()
@@ -59,7 +60,7 @@ def test_switch_while_paused_applies_on_resume() -> None:
 
 
 def test_bad_switches_are_refused_clearly() -> None:
-    with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
+    with scopeline.trace("hybrid_sample:work", mode="runtime", auto_escalate=False) as s:
         with pytest.raises(ScopelineError) as err:
             scopeline.switch_mode(s.session_id, "sideways")
         assert err.value.code == "invalid_config"
@@ -72,7 +73,7 @@ def test_every_switch_path_restores_the_users_code_object() -> None:
     original = hs.work.__code__
     for path in (("hybrid",), ("compile_time",), ("hybrid", "runtime"), ("compile_time",
                  "hybrid"), ("hybrid", "compile_time", "runtime")):
-        with scopeline.trace("hybrid_sample:work", mode="runtime") as s:
+        with scopeline.trace("hybrid_sample:work", mode="runtime", auto_escalate=False) as s:
             for mode in path:
                 scopeline.switch_mode(s.session_id, mode, granularity="line")
                 assert hs.work(3) == 5
