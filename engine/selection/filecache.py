@@ -1,4 +1,4 @@
-"""Source metrics by file hash: a file is parsed with libcst once, until its bytes change.
+"""Source metrics by file hash: a file is parsed once, until its bytes change.
 
 The key is sha256 of the analysis version and the file's bytes, so the cached metrics are
 independent of where the file lives (module and path are attached by the caller). Rows
@@ -15,14 +15,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import libcst as cst
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.selection.metrics import FileMetrics, file_metrics
 from scopeline.engine.store import AtomicJSONStorage, default_data_dir
 from tinydb import TinyDB
 
 # Bumped whenever what metrics.py measures changes: older cached rows are then unused.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 MAX_ROWS = 5_000  # oldest rows beyond this are dropped when the cache is saved
 _MEMORY: OrderedDict[str, FileMetrics] = OrderedDict()
 _MEMORY_SIZE = 512
@@ -44,7 +43,7 @@ class MetricsCache:
     def __init__(self, path: Path | None = None, *, use_memory: bool = True) -> None:
         self.path = path or cache_path()
         self.use_memory = use_memory
-        self.parsed = 0  # files parsed with libcst by this object
+        self.parsed = 0  # files parsed by this object
         self.cached = 0  # files served from the cache
         self._rows: dict[str, dict[str, Any]] | None = None
         self._new: dict[str, dict[str, Any]] = {}
@@ -81,7 +80,7 @@ class MetricsCache:
         self.parsed += 1
         try:
             found = file_metrics(data)
-        except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError) as exc:
+        except (SyntaxError, ValueError, RecursionError, UnicodeDecodeError) as exc:
             lines = [line.strip() for line in str(exc).strip().splitlines()[:2]]
             message = " ".join(lines) or type(exc).__name__
             self._new[key] = {"key": key, "error": message, "seen": time.time()}

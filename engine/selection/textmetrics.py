@@ -1,7 +1,7 @@
 """Metrics of source text as an editor holds it, re-read only where it changed.
 
-``metrics.file_metrics`` reads a whole file with libcst: about half a millisecond a line, so
-2.5 s for a 5,000-line file — far too slow to repeat on every edit. Every metric it gives
+``metrics.file_metrics`` reads a whole file (with ``ast``) in ~10 ms a thousand lines: fast
+to open a file, still too slow to repeat on every keystroke of a large one. Every metric it gives
 belongs to one top-level statement (a def or class with all it contains, or a module-level
 statement), so a file's metrics are its top-level statements' metrics put together, with
 their line numbers shifted. Here the text is cut into top-level statements ("chunks", found
@@ -19,8 +19,8 @@ import io
 import threading
 from collections import OrderedDict
 
-import libcst as cst
 from scopeline.engine.errors import ScopelineError
+from scopeline.engine.selection.astmetrics import statements_metrics
 from scopeline.engine.selection.metrics import FileMetrics, file_metrics
 
 MAX_CHUNKS = 20_000  # chunk metrics kept in memory, least recently used dropped first
@@ -29,7 +29,7 @@ MAX_PATHS = 64  # files whose last text and cut are kept
 _chunks: OrderedDict[str, FileMetrics] = OrderedDict()
 _texts: OrderedDict[str, tuple[list[str], list[int], FileMetrics]] = OrderedDict()
 _lock = threading.Lock()
-parsed_chunks = 0  # chunks measured with libcst by this process (tests and bench read it)
+parsed_chunks = 0  # chunks measured by this process (tests and bench read it)
 
 
 def split_lines(text: str) -> list[str]:
@@ -37,32 +37,47 @@ def split_lines(text: str) -> list[str]:
     return io.StringIO(text, newline="").readlines()
 
 
-def does_not_parse(path: str, exc: SyntaxError | cst.ParserSyntaxError,
-                   line_offset: int = 0) -> ScopelineError:
-    if isinstance(exc, SyntaxError):
-        line = (exc.lineno or 0) + line_offset if exc.lineno else 0
-        message = f"line {line}: {exc.msg}" if line else str(exc.msg)
-    else:
-        line = exc.raw_line + line_offset
-        message = f"line {line}: {exc.message} (libcst cannot read it)"
+def does_not_parse(path: str, exc: SyntaxError, line_offset: int = 0) -> ScopelineError:
+    line = (exc.lineno or 0) + line_offset if exc.lineno else 0
+    message = f"line {line}: {exc.msg}" if line else str(exc.msg)
     return ScopelineError("compilation_failed", f"{path} does not parse: {message}",
                           details={"path": path, "line": line or None},
                           suggestions=["Fix the syntax error: the file is decided again "
                                        "once it parses."])
 
 
-def _starts(lines: list[str], path: str, offset: int) -> list[int]:
+# Statements already parsed (while cutting) per chunk start: the nodes, the lines their
+# positions index, and the line before the chunk in those lines. Reading a chunk from them
+# spares parsing its text a second time.
+Parsed = dict[int, tuple[list[ast.stmt], list[str], int]]
+
+
+def _starts(lines: list[str], path: str, offset: int, parsed: Parsed | None = None
+            ) -> list[int]:
     """1-based first lines of the chunks of ``lines``: line 1, then each top-level statement
     (its first decorator's line). Raises SyntaxError."""
     tree = ast.parse("".join(lines), path)
     starts = {1}
+    firsts = []
     for node in tree.body:
         decorators = getattr(node, "decorator_list", [])
-        starts.add(min([d.lineno for d in decorators] + [node.lineno]))
-    return [offset + s for s in sorted(starts)]
+        first = min([d.lineno for d in decorators] + [node.lineno])
+        starts.add(first)
+        firsts.append(first)
+    ordered = sorted(starts)
+    if parsed is not None:
+        groups: dict[int, list[ast.stmt]] = {s: [] for s in ordered}
+        at = 0
+        for node, first in zip(tree.body, firsts, strict=True):
+            while at + 1 < len(ordered) and ordered[at + 1] <= first:
+                at += 1
+            groups[ordered[at]].append(node)
+        for s, nodes in groups.items():
+            parsed[offset + s] = (nodes, lines, s - 1)
+    return [offset + s for s in ordered]
 
 
-def _chunk_metrics(text: str, path: str, first_line: int) -> FileMetrics:
+def _chunk_metrics(text: str, path: str, first_line: int, parsed: Parsed) -> FileMetrics:
     global parsed_chunks
     with _lock:
         found = _chunks.get(text)
@@ -70,10 +85,13 @@ def _chunk_metrics(text: str, path: str, first_line: int) -> FileMetrics:
             _chunks.move_to_end(text)
             return found
     try:
-        found = file_metrics(text)
-    except cst.ParserSyntaxError as exc:
+        if first_line in parsed:
+            found = statements_metrics(*parsed[first_line])
+        else:
+            found = file_metrics(text)
+    except SyntaxError as exc:
         raise does_not_parse(path, exc, first_line - 1) from exc
-    except RecursionError as exc:  # nesting deeper than libcst's recursion can follow
+    except RecursionError as exc:  # nesting deeper than the parser's recursion can follow
         raise ScopelineError("compilation_failed", f"{path} cannot be analysed: the code "
                              f"from line {first_line} is nested too deeply",
                              details={"path": path, "line": first_line}) from exc
@@ -85,11 +103,12 @@ def _chunk_metrics(text: str, path: str, first_line: int) -> FileMetrics:
     return found
 
 
-def _assemble(lines: list[str], starts: list[int], path: str) -> FileMetrics:
+def _assemble(lines: list[str], starts: list[int], path: str, parsed: Parsed
+              ) -> FileMetrics:
     functions, outer, attrs = [], [], set()
     ends = [*starts[1:], len(lines) + 1]
     for start, end in zip(starts, ends, strict=True):
-        part = _chunk_metrics("".join(lines[start - 1:end - 1]), path, start)
+        part = _chunk_metrics("".join(lines[start - 1:end - 1]), path, start, parsed)
         shift = start - 1
         functions += [dataclasses.replace(f, first_line=f.first_line + shift,
                                           def_line=f.def_line + shift,
@@ -101,7 +120,7 @@ def _assemble(lines: list[str], starts: list[int], path: str) -> FileMetrics:
 
 
 def _recut(old_lines: list[str], old_starts: list[int], lines: list[str],
-           path: str) -> list[int] | None:
+           path: str, parsed: Parsed) -> list[int] | None:
     """The chunk starts of ``lines`` from the last cut of the same path: unchanged chunks at
     the head and the tail are kept, the lines between are cut again. None when that region
     does not parse on its own (the whole text must then be cut)."""
@@ -124,7 +143,7 @@ def _recut(old_lines: list[str], old_starts: list[int], lines: list[str],
     if region_start > 1 and any("__future__" in line for line in region):
         return None  # a future import is only legal at the top: let the whole text say
     try:
-        middle = _starts(region, path, region_start - 1) if region else []
+        middle = _starts(region, path, region_start - 1, parsed) if region else []
     except (SyntaxError, ValueError, RecursionError):
         return None
     return kept_head + middle + [s + shift for s in kept_tail]
@@ -139,16 +158,18 @@ def text_metrics(text: str, path: str) -> FileMetrics:
     lines = split_lines(text)
     if last is not None and last[0] == lines:
         return last[2]
-    starts = _recut(last[0], last[1], lines, path) if last is not None else None
+    parsed: Parsed = {}
+    starts = _recut(last[0], last[1], lines, path, parsed) if last is not None else None
     if starts is None:
+        parsed.clear()
         try:
-            starts = _starts(lines, path, 0)
+            starts = _starts(lines, path, 0, parsed)
         except SyntaxError as exc:
             raise does_not_parse(path, exc) from exc
         except (ValueError, RecursionError) as exc:  # null bytes; absurdly deep nesting
             raise ScopelineError("compilation_failed", f"{path} does not parse: {exc}",
                                  details={"path": path}) from exc
-    result = _assemble(lines, starts, path)
+    result = _assemble(lines, starts, path, parsed)
     with _lock:
         _texts[path] = (lines, starts, result)
         _texts.move_to_end(path)
