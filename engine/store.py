@@ -13,13 +13,14 @@ import marshal
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from scopeline.engine.errors import ScopelineError
 from scopeline.engine.events import Event
-from tinydb import TinyDB
+from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 
@@ -81,6 +82,9 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("scopeline", appauthor=False))
 
 
+_save_lock = threading.Lock()
+
+
 class Store:
     def __init__(self, data_dir: Path | str | None = None) -> None:
         self.root = Path(data_dir) if data_dir else default_data_dir()
@@ -95,9 +99,12 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
     def save_session(self, meta: dict[str, Any]) -> None:
         try:
-            db = self._db(self._session_dir(meta["session_id"]) / "session.json")
-            db.table("session").truncate()
-            db.table("session").insert(meta)
+            # One writer at a time: a mode switch by the flusher's governor may save while the
+            # program's thread stops the session (two truncate+insert would collide on ids).
+            with _save_lock:
+                db = self._db(self._session_dir(meta["session_id"]) / "session.json")
+                # one write (upsert), so a reader never finds the table empty
+                db.table("session").upsert(meta, Query().session_id == meta["session_id"])
         except OSError as exc:
             raise ScopelineError("permission_denied", f"cannot write the session store at "
                                  f"{self.root}: {exc}", details={"path": str(self.root)},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import hybrid_sample as hs
+import pytest
 import scopeline
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -18,6 +19,17 @@ def traced_session() -> str:
         hs.driver(4)
         hs.fact(3)
     return s.session_id
+
+
+@pytest.fixture(autouse=True)
+def no_governor():
+    """These tests check how the halves join; the governor (auto_escalate) would step a
+    slow-running session down to runtime under load, which tests/test_auto_escalate.py covers."""
+    from scopeline.engine import config
+
+    config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
+    yield
+    config.reset_to_defaults()
 
 
 def test_chrome_trace_has_one_complete_event_per_call_nested_in_time(tmp_path) -> None:

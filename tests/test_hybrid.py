@@ -10,6 +10,17 @@ import scopeline
 from helpers import call_nodes
 
 
+@pytest.fixture(autouse=True)
+def no_governor():
+    """These tests check how the halves join; the governor (auto_escalate) would step a
+    slow-running session down to runtime under load, which tests/test_auto_escalate.py covers."""
+    from scopeline.engine import config
+
+    config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
+    yield
+    config.reset_to_defaults()
+
+
 def test_n_calls_give_n_merged_nodes_none_unmatched_none_duplicated() -> None:
     n = 300
     expected = [hs.work(i % 17) for i in range(n)]
