@@ -66,3 +66,14 @@ def fresh_config_and_rules():
     yield
     rules.reset_rules()
     config.unload_config()
+
+
+@pytest.fixture
+def no_governor():
+    """For tests of how a hybrid call's halves join: the governor (auto_escalate) would step a
+    slow-running session down to runtime under load (tests/test_auto_escalate.py covers it)."""
+    from scopeline.engine import config
+
+    config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
+    yield
+    config.reset_to_defaults()

@@ -21,15 +21,7 @@ def traced_session() -> str:
     return s.session_id
 
 
-@pytest.fixture(autouse=True)
-def no_governor():
-    """These tests check how the halves join; the governor (auto_escalate) would step a
-    slow-running session down to runtime under load, which tests/test_auto_escalate.py covers."""
-    from scopeline.engine import config
-
-    config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
-    yield
-    config.reset_to_defaults()
+pytestmark = pytest.mark.usefixtures("no_governor")
 
 
 def test_chrome_trace_has_one_complete_event_per_call_nested_in_time(tmp_path) -> None:

@@ -9,16 +9,7 @@ import pytest
 import scopeline
 from helpers import call_nodes
 
-
-@pytest.fixture(autouse=True)
-def no_governor():
-    """These tests check how the halves join; the governor (auto_escalate) would step a
-    slow-running session down to runtime under load, which tests/test_auto_escalate.py covers."""
-    from scopeline.engine import config
-
-    config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
-    yield
-    config.reset_to_defaults()
+pytestmark = pytest.mark.usefixtures("no_governor")
 
 
 def test_n_calls_give_n_merged_nodes_none_unmatched_none_duplicated() -> None:
