@@ -77,3 +77,15 @@ def no_governor():
     config.update_config("hybrid.mode_switching.enable_auto_escalation", False)
     yield
     config.reset_to_defaults()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A fresh copy of tests/lsp_workspace per test: edits, saved files and bytecode never
+    touch the repo (the editor tests' workspace)."""
+    import shutil
+
+    root = tmp_path / "workspace"
+    shutil.copytree(Path(__file__).parent / "lsp_workspace", root,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return root

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,6 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-WORKSPACE = Path(__file__).resolve().parent / "lsp_workspace"
 SERVER = [sys.executable, "-m", "scopeline.engine.cli.main", "serve", "--log-level", "DEBUG"]
 
 
@@ -38,13 +36,6 @@ def vscode_capabilities() -> types.ClientCapabilities:
     caps.text_document.inline_value = types.InlineValueClientCapabilities(
         dynamic_registration=True)
     return caps
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "workspace"
-    shutil.copytree(WORKSPACE, root, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))

@@ -4,7 +4,6 @@ the sample workspace ``tests/lsp_workspace``. Tests wait on notifications, never
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-WORKSPACE = Path(__file__).resolve().parent.parent / "lsp_workspace"
 SERVER = [sys.executable, "-m", "scopeline.engine.cli.main", "serve", "--log-level", "DEBUG"]
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A fresh copy per test: edits, saved files and bytecode never touch the repo."""
-    root = tmp_path / "workspace"
-    shutil.copytree(WORKSPACE, root, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
