@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scopeline.engine.sessions import TraceSession
+# The interpreter's own settrace, taken before a debugger (pydevd) wraps sys.settrace to warn
+# whoever else calls it: we chain its trace function, we do not replace it.
+_settrace = sys.settrace
+
+if TYPE_CHECKING:  # the agent binds with its own (tinydb-free) tracepoint set
+    from scopeline.engine.sessions import TraceSession
 
 
 def functions_in(namespace: dict[str, Any], depth: int = 0) -> list[types.FunctionType]:
@@ -39,7 +44,7 @@ class MainBinder:
         if not self.session.pending:
             return
         self.prev = sys.gettrace()
-        sys.settrace(self._global)
+        _settrace(self._global)
 
     def _global(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         if frame.f_code is self.module_code:
@@ -50,7 +55,7 @@ class MainBinder:
         if event in ("line", "return"):
             self.scan(frame.f_globals)
             if not self.session.pending:
-                sys.settrace(self.prev)
+                _settrace(self.prev)
                 return None
         return self._local
 
@@ -63,4 +68,4 @@ class MainBinder:
 
     def stop(self) -> None:
         if sys.gettrace() is self._global:
-            sys.settrace(self.prev)
+            _settrace(self.prev)

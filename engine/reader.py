@@ -123,6 +123,8 @@ class Reader:
         elif kind == LINE:
             line = row[4]
             data["locals"] = {n: decode_value(v) for n, v in row[5].items()}
+            if len(row) > 6:  # a tracepoint's hit: its id, hit number and log message
+                data.update(row[6])
         elif kind == RAISE:
             data["exception"] = decode_value(row[4])
             data["propagated"] = False

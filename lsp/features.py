@@ -70,6 +70,12 @@ def register(server: ScopelineServer) -> None:
                                                    count=state.event_count(m["session_id"]))
                              for m in state.store.sessions()]}
 
+    @server.feature(protocol.DEBUG_ADAPTER)
+    def debug_adapter(ls: ScopelineServer, params: Any = None) -> dict[str, Any]:
+        """The loopback port of the DAP listener (the extension's DebugAdapterServer)."""
+        port = getattr(state, "dap_port", None)
+        return {"host": "127.0.0.1", "port": port} if port else {"port": None}
+
     @server.feature(protocol.TRACE_TREE)
     def trace_tree(ls: ScopelineServer, params: Any = None) -> dict[str, Any]:
         expected = "{session_id?: string (an id, a unique prefix, or 'latest')}"

@@ -23,7 +23,8 @@ TRACE_TREE = "scopeline/traceTree"
 SESSIONS = "scopeline/sessions"
 EXPLAIN_MODE = "scopeline/explainMode"
 EVENTS_CHANGED = "scopeline/eventsChanged"
-CUSTOM_REQUESTS = (TRACE_TREE, SESSIONS, EXPLAIN_MODE)
+DEBUG_ADAPTER = "scopeline/debugAdapter"  # where the DAP listener beside this server is
+CUSTOM_REQUESTS = (TRACE_TREE, SESSIONS, EXPLAIN_MODE, DEBUG_ADAPTER)
 
 REQUEST_FAILED = -32803  # LSP 3.17: the request was valid but could not be carried out
 MAX_TREE_NODES = 5_000

@@ -70,8 +70,6 @@ class ScopelineServer(LanguageServer):
         self.records: dict[str, FileDecisions] = {}
         self.book = DiagnosticsBook()
         self.loop: asyncio.AbstractEventLoop | None = None
-        # issue 6 (DAP): the adapter will listen beside this server over the same
-        # ``state``; ``serve.py`` starts it next to ``start_io`` (see ``serve.run``).
 
     # -- documents ---------------------------------------------------------------------------
     def open_text(self, uri: str, method: str) -> str:

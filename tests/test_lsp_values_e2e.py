@@ -213,3 +213,34 @@ async def test_inlay_hints_follow_a_running_program(client: LanguageClient, work
     finally:
         program.stdin.close()
         assert await asyncio.to_thread(program.wait, 60) == 0
+
+
+async def test_a_debug_session_on_the_same_engine_feeds_hover_and_hints(client: LanguageClient,
+                                                                        workspace: Path):
+    """The DAP listener beside the LSP server: a `scopeline` debug session's tracepoint hits
+    reach hover and inlay hints while the program runs, through the same store."""
+    from dap_client import DapClient
+
+    pricing = workspace / "shop" / "pricing.py"
+    uri = await open_doc(client, pricing)
+    where = await client.protocol.send_request_async("scopeline/debugAdapter", {})
+    dap = await asyncio.to_thread(DapClient, None, where.port)
+    line = at(pricing, "return round(net").line + 1  # 1-based for DAP
+
+    def debug() -> str:
+        assert dap.start({"program": str(workspace / "app.py"), "cwd": str(workspace),
+                          "env": {"PYTHONPATH": str(workspace)}})["success"]
+        placed = dap.request("setBreakpoints", {"source": {"path": str(pricing)},
+                                                "breakpoints": [{"line": line,
+                                                                 "logMessage": "net={net}"}]})
+        dap.request("configurationDone")
+        dap.wait_event("terminated", timeout=60)
+        return placed["body"]["breakpoints"][0]["message"]
+
+    message = await asyncio.to_thread(debug)
+    assert "placed when the program imports it" in message
+    assert dap.output("console") == "net=20.25\n" and dap.output("stdout") == "24.3\n"
+    dap.close()
+    assert await asyncio.wait_for(client.refreshes.get(), 30) in ("inlay", "inline")
+    text = await hover(client, uri, at(pricing, "return round(net", "net"))
+    assert text is not None and text.startswith("**net** = `20.25`"), text

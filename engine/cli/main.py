@@ -75,12 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="trace the bundled example program and print its trace tree")
 
-    serve = sub.add_parser("serve", help="the language server for editors, on stdio (LSP); "
-                                         "logs go to a file, never stdout")
+    serve = sub.add_parser("serve", help="the engine for editors: LSP on stdio, DAP on "
+                                         "loopback; logs go to a file, never stdout")
     serve.add_argument("--log-file", metavar="FILE",
                        help="where to log (default: DATA_DIR/logs/serve.log)")
     serve.add_argument("--log-level", default="INFO",
                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument("--dap-port", type=int, default=0, metavar="N",
+                       help="the debug adapter's loopback port (default: any free port, "
+                            "printed on stderr and answered by scopeline/debugAdapter)")
     return parser
 
 

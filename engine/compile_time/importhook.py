@@ -39,6 +39,26 @@ class _InstrumentingLoader(importlib.abc.Loader):
         return getattr(self.real, name)
 
 
+def spec_from_other_finders(me: object, busy: threading.local, fullname: str,
+                            path: Sequence[str] | None, target: types.ModuleType | None,
+                            ) -> importlib.machinery.ModuleSpec | None:
+    """The spec the import system would find without ``me`` (re-entry guarded by ``busy``:
+    a finder may import while it searches)."""
+    if getattr(busy, "active", False):
+        return None
+    busy.active = True
+    try:
+        for finder in sys.meta_path:
+            if finder is me or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+    finally:
+        busy.active = False
+
+
 class ImportHook(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self.planned: dict[str, Instrumenter] = {}
@@ -60,20 +80,11 @@ class ImportHook(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         instrument = self.planned.get(fullname)
-        if instrument is None or getattr(self._busy, "active", False):
+        if instrument is None:
             return None
-        self._busy.active = True  # find the real spec with every other finder, not us
-        try:
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
-        finally:
-            self._busy.active = False
+        spec = spec_from_other_finders(self, self._busy, fullname, path, target)
+        if spec is None:
+            return None
         real = spec.loader
         if real is None or not hasattr(real, "get_source") or real.get_source(fullname) is None:
             return spec  # no source to instrument: imported as usual (the session says why)

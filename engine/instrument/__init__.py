@@ -2,23 +2,35 @@
 
 One transformer per concern (function, line, variable, expression, custom); the generic hooks
 (InstrumentHooks) are the only thing injected code calls, through the "@sl:hooks" constant.
+
+Names load on first use: the agent inside a debuggee imports ``compiler`` (binding hooks into
+code the engine instrumented) without pulling in libcst.
 """
 
 from __future__ import annotations
 
-from .compiler import Instrumented, bind_hooks
-from .hooks import InstrumentHooks, RecordingHooks
-from .instrumenter import instrument_source
-from .plan import GRANULARITIES, PLACEHOLDER, InjectionPlan, Site
+import importlib
+from typing import Any
 
-__all__ = [
-    "GRANULARITIES",
-    "PLACEHOLDER",
-    "InjectionPlan",
-    "InstrumentHooks",
-    "Instrumented",
-    "RecordingHooks",
-    "Site",
-    "bind_hooks",
-    "instrument_source",
-]
+_EXPORTS = {
+    "GRANULARITIES": "plan",
+    "PLACEHOLDER": "plan",
+    "InjectionPlan": "plan",
+    "Site": "plan",
+    "InstrumentHooks": "hooks",
+    "RecordingHooks": "hooks",
+    "Instrumented": "compiler",
+    "bind_hooks": "compiler",
+    "instrument_source": "instrumenter",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

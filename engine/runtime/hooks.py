@@ -126,6 +126,8 @@ def call_recorders(unit: Unit, rec: Recorder) -> tuple[Enter, Leave, Fail]:
 
 
 def line_recorder(unit: Unit, rec: Recorder) -> Callable[[int, dict[str, Any]], None]:
+    if unit.probe is not None:
+        return unit.probe
     uid = unit.uid
     append = rec.queue.append
     names = unit.capture_locals

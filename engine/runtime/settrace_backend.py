@@ -24,6 +24,10 @@ from scopeline.engine.runtime.recorder import SCALARS, Recorder
 from scopeline.engine.runtime.threads import SettraceThreadTracer
 from scopeline.engine.runtime.units import ThreadUnit, Unit
 
+# The interpreter's own settrace, taken before a debugger (pydevd) wraps sys.settrace to warn
+# whoever else calls it: we chain its trace function, we do not replace it.
+_settrace = sys.settrace
+
 TraceFn = Callable[[types.FrameType, str, Any], Any]
 
 
@@ -63,14 +67,14 @@ class LineDispatch:
             current = sys.gettrace()
             if current is not self.global_fn:
                 st.prev = current
-                sys.settrace(self.global_fn)
+                _settrace(self.global_fn)
         st.depth = depth + 1
 
     def leave(self) -> None:
         st = self.local
         st.depth -= 1
         if st.depth == 0 and not getattr(st, "pinned", 0):
-            sys.settrace(getattr(st, "prev", None))
+            _settrace(getattr(st, "prev", None))
             st.prev = None
 
     def pin_running_frames(self, code: types.CodeType) -> None:
@@ -90,7 +94,7 @@ class LineDispatch:
                 current = sys.gettrace()
                 if current is not self.global_fn:
                     st.prev = current
-                    sys.settrace(self.global_fn)
+                    _settrace(self.global_fn)
             st.pinned = getattr(st, "pinned", 0) + 1
 
     def unpin(self) -> None:
@@ -98,7 +102,7 @@ class LineDispatch:
         if getattr(st, "pinned", 0):
             st.pinned -= 1
             if st.pinned == 0 and getattr(st, "depth", 0) == 0:
-                sys.settrace(getattr(st, "prev", None))
+                _settrace(getattr(st, "prev", None))
                 st.prev = None
 
 

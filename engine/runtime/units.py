@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(eq=False)
@@ -25,6 +27,9 @@ class Unit:
     capture_locals: tuple[str, ...] = ()  # names to capture at lines; empty with lines: all
     hit_condition: str | None = None
     meta: dict[str, object] = field(default_factory=dict)
+    # A tracepoint's own handler for its lines, called (line, f_locals) instead of the plain
+    # line recorder: it renders the log message and records the hit itself.
+    probe: Callable[[int, dict[str, Any]], None] | None = None
 
     @property
     def wants_lines(self) -> bool:

@@ -37,6 +37,8 @@ async def test_serve_logs_to_its_file_and_exits_cleanly(tmp_path, workspace):
     await client.stop()
     text = log.read_text()
     assert "scopeline serve: pid" in text and "scopeline serve: stopped" in text
+    assert "warm-up failed" not in text  # a pygls upgrade must not silently undo the warm-up
+    assert "DAP adapter on 127.0.0.1:" in text  # the debug adapter listened beside it
 
 
 async def test_serve_exits_when_the_client_process_dies(tmp_path, workspace):
