@@ -128,7 +128,9 @@ def _decide(path: str, routed: list[Routed]) -> None:
         requested = r.tracepoint.pop("requested_mode")
         recommended = decision.mode
         mode = recommended if requested == "auto" else requested
-        reason = (decision.reason if requested == "auto"
+        # the decision's own words on the backend describe the engine's interpreter; the
+        # agent's placement names the program's (it may run another Python)
+        reason = (decision.reason.split(" Backend:")[0] if requested == "auto"
                   else f"requested in the breakpoint (#trace mode={requested})")
         r.decision = {"function": f"{os.path.basename(path)}:{profile.qualname}",
                       "recommended": recommended, "mode": mode,

@@ -321,3 +321,22 @@ def test_a_tracepoint_in_a_module_imported_later_is_placed_at_its_import(
     dap.wait_event("terminated", timeout=60)
     assert dap.output("stdout") == "30\n"
     assert dap.output("console").splitlines() == ["x=0", "x=1", "x=2"]
+
+
+def test_a_program_on_another_interpreter_without_scopeline_gets_the_agent(dap, program):
+    import subprocess
+    import sys
+
+    bare = os.path.join(sys.base_prefix, "bin", "python3")  # the venv's base: none of ours
+    check = subprocess.run([bare, "-c", "import scopeline"], capture_output=True)
+    if check.returncode == 0:
+        pytest.skip("the base interpreter has scopeline installed")
+    path = program(LOOP)
+    assert dap.start({"program": path, "args": ["3"], "python": bare})["success"]
+    placed = dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": [
+        logpoint(LOOP_LINE, "i={i}")]})["body"]["breakpoints"][0]
+    assert placed["verified"] and "Backend:" not in placed["message"]
+    dap.request("configurationDone")
+    dap.wait_event("terminated", timeout=60)
+    assert dap.output("console").splitlines() == ["i=0", "i=1", "i=2"]
+    assert dap.output("stdout") == "result 3\n"
