@@ -21,6 +21,15 @@ HIDDEN_EVENTS = frozenset({"initialized", "terminated", "exited", "process",
                            "debugpyWaitingForServer", "debugpySockets"})
 
 
+# As a plain debugpy session: only the user's code (justMyCode, overridable in launch.json);
+# never a stop inside Scopeline's own agent, whatever the settings; the program's output is
+# already piped to the editor, so debugpy must not repeat it.
+ATTACH_DEFAULTS: dict[str, Any] = {
+    "justMyCode": True, "redirectOutput": False,
+    "rules": [{"module": "scopeline", "include": False}],
+}
+
+
 class OrdinaryDebugging:
     def __init__(self, ask_agent: Callable[[str, float], dict[str, Any] | None],
                  send_event: Callable[[dict[str, Any]], None],
@@ -66,8 +75,7 @@ class OrdinaryDebugging:
                 return f"debugpy refused initialize: {init.get('message')}"
             attached: list[dict[str, Any]] = []
             done = threading.Event()
-            link.send("attach", {"justMyCode": False, "redirectOutput": False,
-                                 **self.attach_args},
+            link.send("attach", {**ATTACH_DEFAULTS, **self.attach_args},
                       lambda r: (attached.append(r), done.set()))
             self.initialized.wait(15)
             for source, bps in self.breakpoints.values():
@@ -95,7 +103,7 @@ class OrdinaryDebugging:
             if not init.get("success"):
                 return f"debugpy refused initialize: {init.get('message')}"
             self.initialized.clear()
-            self.link.send("attach", {"justMyCode": False, **args}, lambda r: None)
+            self.link.send("attach", {**ATTACH_DEFAULTS, **args}, lambda r: None)
             if not self.initialized.wait(15):
                 return "debugpy did not get ready to attach in 15 s"
             return None

@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if follow or is_child:
         children.enable(address, secret, session,
                         lambda: _forked(address, secret, session, tracepoints, channel))
-    agent.go.wait()
     exit_code = 1
     closing = _close_once(channel, tracepoints)
-    _flush_on_sigterm(closing)
+    _flush_on_sigterm(closing)  # before debugpy can be in: signal() raises inside, caught
+    agent.go.wait()
     binder = None
     if tracepoints.backend.needs_function and tracepoints.pending:
         from scopeline.engine.binder import MainBinder

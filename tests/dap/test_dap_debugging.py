@@ -312,3 +312,55 @@ def test_attach_by_process_id_places_tracepoints_in_the_running_program(dap, pro
         if running.poll() is None:
             running.kill()
             running.wait()
+
+
+RAISER = """
+def risky(x):
+    if x > 1:
+        raise KeyError(x)
+    return x
+
+
+def main():
+    total = 0
+    for x in range(3):
+        try:
+            total += risky(x)
+        except KeyError:
+            total -= 1
+    print("total", total)
+
+
+main()
+"""
+
+
+def test_an_exception_filter_stops_where_it_is_raised_and_stepping_works(dap, program):
+    path = program(RAISER)
+    assert dap.start({"program": path})["success"]
+    dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 8}]})
+    filters = dap.request("setExceptionBreakpoints", {"filters": ["raised"]}, timeout=90)
+    assert filters["success"], filters
+    dap.request("configurationDone")
+    stopped = dap.wait_event("stopped", timeout=60)  # the breakpoint on `total = 0`
+    thread = stopped["body"]["threadId"]
+    assert stopped["body"]["reason"] == "breakpoint"
+    after = len(dap.events)
+    assert dap.request("next", {"threadId": thread})["success"]  # step over one line
+    stepped = dap.wait_event("stopped", after=after)
+    assert stepped["body"]["reason"] == "step"
+    frame = dap.request("stackTrace", {"threadId": thread})["body"]["stackFrames"][0]
+    assert frame["line"] == 9
+    after = len(dap.events)
+    dap.request("continue", {"threadId": thread})
+    raised = dap.wait_event("stopped", after=after)
+    assert raised["body"]["reason"] == "exception"
+    info = dap.request("exceptionInfo", {"threadId": thread})
+    assert "KeyError" in info["body"]["exceptionId"]
+    frame = dap.request("stackTrace", {"threadId": thread})["body"]["stackFrames"][0]
+    assert frame["name"] == "risky" and frame["line"] == 3
+    dap.request("setExceptionBreakpoints", {"filters": []})
+    dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    dap.request("continue", {"threadId": thread})
+    dap.wait_event("terminated", timeout=60)
+    assert dap.output("stdout") == "total 0\n"
