@@ -30,6 +30,7 @@ if [ -z "${PY312:-}" ] || ! "$PY312" -c 'import sys; assert sys.version_info[:2]
 fi
 
 status=0
+pythons=()
 for py in "$PY311" "$PY312"; do
   ver=$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   venv=.venv-test/py$ver
@@ -42,5 +43,27 @@ for py in "$PY311" "$PY312"; do
     "$venv/bin/ruff" check . || status=1
   fi
   "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" || status=1
+  pythons+=("$PWD/$venv/bin/python")
 done
+
+# The VS Code extension: TypeScript build, its package, and VS Code's own DAP test client
+# (@vscode/debugadapter-testsupport) driving the adapter, once per Python.
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get install -y nodejs npm >/dev/null 2>&1 || true
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "tests/run.sh: npm not found (and apt-get could not install it): it builds and tests" \
+       "vscode-extension/" >&2
+  exit 1
+fi
+echo "=== VS Code extension ==="
+(
+  cd vscode-extension
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run --silent compile
+  npm run --silent package >/dev/null
+  for py in "${pythons[@]}"; do
+    SCOPELINE_PYTHON="$py" npm test --silent
+  done
+) || status=1
 exit $status
