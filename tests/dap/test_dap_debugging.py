@@ -364,3 +364,18 @@ def test_an_exception_filter_stops_where_it_is_raised_and_stepping_works(dap, pr
     dap.request("continue", {"threadId": thread})
     dap.wait_event("terminated", timeout=60)
     assert dap.output("stdout") == "total 0\n"
+
+
+def test_pause_brings_debugpy_in_and_stops_the_running_program(dap, program):
+    path = program(FOREVER)
+    assert dap.start({"program": path})["success"]
+    dap.request("configurationDone")
+    paused = dap.request("pause", {"threadId": 1}, timeout=90)
+    assert paused["success"], paused.get("message")
+    stopped = dap.wait_event("stopped", timeout=60)
+    assert stopped["body"]["reason"] == "pause"
+    frames = dap.request("stackTrace", {"threadId": stopped["body"]["threadId"]})
+    assert frames["body"]["stackFrames"][0]["source"]["path"] in (path, os.path.realpath(path))
+    dap.request("continue", {"threadId": stopped["body"]["threadId"]})
+    assert dap.request("terminate")["success"]
+    dap.wait_event("terminated", timeout=30)

@@ -340,3 +340,16 @@ def test_a_program_on_another_interpreter_without_scopeline_gets_the_agent(dap, 
     dap.wait_event("terminated", timeout=60)
     assert dap.output("console").splitlines() == ["i=0", "i=1", "i=2"]
     assert dap.output("stdout") == "result 3\n"
+
+
+def test_a_tracepoint_in_a_file_that_does_not_parse_says_so(dap, program):
+    path = program(LOOP)
+    broken = program("def work(n):\n    for i in range(n)\n        pass\n", name="broken.py")
+    assert dap.start({"program": path, "args": ["2"]})["success"]
+    response = dap.request("setBreakpoints", {"source": {"path": broken}, "breakpoints": [
+        logpoint(2, "{i}")]})
+    placed = response["body"]["breakpoints"][0]
+    assert not placed["verified"] and "does not parse" in placed["message"], placed
+    dap.request("configurationDone")
+    dap.wait_event("terminated", timeout=60)
+    assert dap.output("stdout") == "result 1\n"  # the program ran regardless
