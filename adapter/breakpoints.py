@@ -20,7 +20,10 @@ class BreakpointRequests:
             raise ScopelineError("target_invalid", "setBreakpoints without source.path",
                                  suggestions=["Breakpoints need a file on disk."])
         bps = args.get("breakpoints") or [{"line": n} for n in args.get("lines") or []]
-        results = self._place(source, bps)
+        from .lifecycle import file_key
+
+        kept = self.launch_tracepoints.get(file_key(path), [])  # launch.json's stay placed
+        results = self._place(source, bps + kept)[:len(bps)]
         self.respond(request, {"breakpoints": results})
 
     def _place(self, source: dict[str, Any], bps: list[dict[str, Any]]) -> list[dict[str, Any]]:

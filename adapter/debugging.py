@@ -44,6 +44,10 @@ class OrdinaryDebugging:
         self.lock = threading.RLock()
         self.initialized = threading.Event()
         self.times_started = 0
+        # debugpy is not taken out while the program is stopped in it (detaching would let
+        # the program run on): the release waits for the next continue or step
+        self.stopped = False
+        self.release_pending = False
 
     @property
     def active(self) -> bool:
@@ -109,8 +113,13 @@ class OrdinaryDebugging:
             return None
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("event") == "initialized":
+        name = event.get("event")
+        if name == "initialized":
             self.initialized.set()
+        elif name == "stopped":
+            self.stopped = True
+        elif name == "continued":
+            self.stopped = False
         if event.get("event") in HIDDEN_EVENTS:
             return
         self.send_event(event)
@@ -119,9 +128,20 @@ class OrdinaryDebugging:
         self.link = None
 
     # -- out -------------------------------------------------------------------------------
+    def resumed(self) -> None:
+        """The editor continued or stepped: a release held back while stopped happens now."""
+        self.stopped = False
+        if self.release_pending:
+            self.release_pending = False
+            threading.Thread(target=self.release_if_unneeded, daemon=True,
+                             name="scopeline-debugpy-release").start()
+
     def release_if_unneeded(self) -> None:
         with self.lock:
             if not self.active or self.needed():
+                return
+            if self.stopped:
+                self.release_pending = True
                 return
             link = self.link
             assert link is not None
@@ -130,7 +150,8 @@ class OrdinaryDebugging:
             self.link = None
             reply = self.ask_agent("stop", 10.0) or {}
             self.log("last ordinary breakpoint removed: debugpy detached; "
-                     + reply.get("note", "tracing state unknown"))
+                     + reply.get("note", "the program did not answer (it has ended, or is "
+                                         "ending)"))
 
     def tracepoints_only(self) -> None:
         """Drop every ordinary breakpoint and filter, then debugpy (tracing off)."""

@@ -44,8 +44,7 @@ class ProgramLifecycle:
                                "startMethod": "launch"})
         self.respond(request)
         self.event("initialized")
-        for spec in args.get("tracepoints") or []:  # tracepoints given in launch.json
-            self._set_tracepoints_from_launch(spec)
+        self._set_tracepoints_from_launch(args.get("tracepoints") or [])
 
     def on_attach(self, request: dict[str, Any], args: dict[str, Any]) -> None:
         """Attach to a program that runs debugpy (``python -m debugpy --listen PORT ...``):
@@ -89,11 +88,16 @@ class ProgramLifecycle:
         threading.Thread(target=self._watch_exit, daemon=True,
                          name="scopeline-debuggee-exit").start()
 
-    def _set_tracepoints_from_launch(self, spec: dict[str, Any]) -> None:
-        source = {"path": spec["file"]}
-        bp = {"line": spec["line"], "logMessage": spec.get("message") or None,
-              "condition": spec.get("condition") or (None if spec.get("message") else "#trace")}
-        self._place(source, [bp])
+    def _set_tracepoints_from_launch(self, specs: list[dict[str, Any]]) -> None:
+        """Tracepoints given in launch.json, placed once per file; they stay when the editor
+        later sets that file's breakpoints (setBreakpoints replaces a file's whole set)."""
+        for spec in specs:
+            bp = {"line": spec["line"], "logMessage": spec.get("message") or None,
+                  "condition": spec.get("condition")
+                  or (None if spec.get("message") else "#trace")}
+            self.launch_tracepoints.setdefault(file_key(spec["file"]), []).append(bp)
+        for key, bps in self.launch_tracepoints.items():
+            self._place({"path": key}, bps)
 
     def _output(self, category: str, text: str) -> None:
         self.event("output", {"category": category, "output": text})
@@ -175,6 +179,10 @@ class ProgramLifecycle:
         if self.proc is not None and self.proc.poll() is not None and self.sink is not None:
             self.agent_done.wait(3)
             self.sink.stop(self.bye)
+
+
+def file_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
 
 
 def _alive(pid: int | None) -> bool:

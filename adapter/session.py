@@ -38,10 +38,13 @@ CAPABILITIES = {
     "supportTerminateDebuggee": True,
     "exceptionBreakpointFilters": [
         {"filter": "raised", "label": "Raised Exceptions", "default": False},
-        {"filter": "uncaught", "label": "Uncaught Exceptions", "default": True},
+        # off by default, unlike debugpy: VS Code sends default filters with every session, and
+        # a filter needs debugpy in the program — a tracepoint-only session must not load it
+        {"filter": "uncaught", "label": "Uncaught Exceptions", "default": False},
         {"filter": "userUnhandled", "label": "User Uncaught Exceptions", "default": False},
     ],
 }
+RESUMING = frozenset({"next", "stepIn", "stepOut", "stepBack", "reverseContinue", "goto"})
 # Requests that mean nothing while no ordinary debugging is going on (nothing is stopped).
 NEEDS_STOPPED = frozenset({"stackTrace", "scopes", "variables", "evaluate", "setVariable",
                            "setExpression", "next", "stepIn", "stepOut", "stepBack",
@@ -70,6 +73,7 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
         # file -> (placed items, the engine's injection for them or None)
         self.tracepoint_items: dict[str, tuple[list[dict[str, Any]], Any]] = {}
         self.children: list[Any] = []  # agents of child processes
+        self.launch_tracepoints: dict[str, list[dict[str, Any]]] = {}  # file -> launch.json's
         self.attached = False  # attach: debugpy only, no agent
         self.attached_pid: int | None = None  # attach by process id: the agent injected
         self.detached = False
@@ -106,6 +110,8 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
                 handler(request, request.get("arguments") or {})
             elif self.debugging.active:
                 self.debugging.link.forward(request, self.send)  # type: ignore[union-attr]
+                if command in RESUMING:
+                    self.debugging.resumed()
             elif command in NEEDS_STOPPED:
                 self._respond_error(request, "not_stopped", f"{command}: nothing is stopped",
                                     "Set an ordinary breakpoint or pause; tracepoints never "
@@ -244,5 +250,6 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
     def on_continue(self, request: dict[str, Any], args: dict[str, Any]) -> None:
         if self.debugging.active:
             self.debugging.link.forward(request, self.send)  # type: ignore[union-attr]
+            self.debugging.resumed()
         else:
             self.respond(request, {"allThreadsContinued": True})

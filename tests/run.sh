@@ -57,13 +57,21 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 echo "=== VS Code extension ==="
+# (each step says `|| exit 1`: set -e does not apply inside a subshell tested with ||)
 (
-  cd vscode-extension
-  npm ci --no-audit --no-fund --loglevel=error
-  npm run --silent compile
-  npm run --silent package >/dev/null
+  cd vscode-extension || exit 1
+  npm ci --no-audit --no-fund --loglevel=error || exit 1
+  npm run --silent compile || exit 1
+  npm run --silent package >/dev/null || exit 1
   for py in "${pythons[@]}"; do
-    SCOPELINE_PYTHON="$py" npm test --silent
+    SCOPELINE_PYTHON="$py" npm test --silent || exit 1
   done
+  # A real VS Code: code-server + Chromium driven by playwright-core (installed once into
+  # a cache folder): lenses, "why", a tracepoint session, a breakpoint set in the gutter.
+  echo "=== VS Code (code-server) end to end ==="
+  e2e_dir=$(D="${SCOPELINE_E2E_DIR:-$HOME/.cache/scopeline-e2e}" bash e2e/setup.sh) || exit 1
+  port=$("${pythons[0]}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  D="$e2e_dir" VSIX="$PWD/scopeline.vsix" PYTHON="${pythons[0]}" PORT="$port" \
+      SHOTS="$e2e_dir/shots" bash e2e/run.sh || exit 1
 ) || status=1
 exit $status

@@ -203,6 +203,10 @@ def test_the_last_breakpoint_removed_switches_debugpy_off_and_a_new_one_stops_ag
         assert frames["body"]["stackFrames"][0]["name"] == "tick"
         assert dap.request("setBreakpoints", {"source": {"path": path},
                                               "breakpoints": []})["success"]
+        # still stopped: debugpy is not taken out from under a paused program
+        again = dap.request("stackTrace", {"threadId": stopped["body"]["threadId"]})
+        assert again["success"] and again["body"]["stackFrames"][0]["name"] == "tick"
+        assert dap.output("console").count("tracing switched off") == round_
         assert dap.request("continue", {"threadId": stopped["body"]["threadId"]})["success"]
         expected = round_ + 1
         assert wait_until(lambda n=expected: dap.output("console").count(

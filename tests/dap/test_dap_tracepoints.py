@@ -353,3 +353,25 @@ def test_a_tracepoint_in_a_file_that_does_not_parse_says_so(dap, program):
     dap.request("configurationDone")
     dap.wait_event("terminated", timeout=60)
     assert dap.output("stdout") == "result 1\n"  # the program ran regardless
+
+
+def test_launch_tracepoints_share_a_file_and_survive_the_editor_setting_its_breakpoints(
+        dap, program):
+    path = program(LOOP)
+    init = dap.request("initialize", {"adapterID": "scopeline"})
+    # VS Code sends every filter marked default with each session: none may need debugpy
+    assert not any(f["default"] for f in init["body"]["exceptionBreakpointFilters"])
+    launched = dap.request("launch", {"program": path, "args": ["3"], "tracepoints": [
+        {"file": path, "line": LOOP_LINE, "message": "i={i}"},
+        {"file": path, "line": 8, "message": "total={total}"}]}, timeout=60)
+    assert launched["success"]
+    dap.wait_event("initialized")
+    # the editor sets this file's (other) breakpoints: a logpoint of its own
+    placed = dap.request("setBreakpoints", {"source": {"path": path}, "breakpoints": [
+        logpoint(5, "start")]})["body"]["breakpoints"]
+    assert len(placed) == 1 and placed[0]["verified"]
+    dap.request("setExceptionBreakpoints", {"filters": []})
+    dap.request("configurationDone")
+    dap.wait_event("terminated", timeout=60)
+    assert dap.output("console").splitlines() == ["start", "i=0", "i=1", "i=2", "total=3"]
+    assert "debugpy" not in dap.output("console")

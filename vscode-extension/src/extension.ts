@@ -8,38 +8,18 @@ import {
 } from "vscode-languageclient/node";
 import { adapterDescriptor, DebugAdapterWhere } from "./adapter";
 
+const WHY_SCHEME = "scopeline-why";
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const python = vscode.workspace.getConfiguration("scopeline").get<string>("python", "python3");
-  const serverOptions: ServerOptions = {
-    command: python,
-    args: ["-m", "scopeline.engine.cli.main", "serve"],
-  };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file", language: "python" }],
-    outputChannelName: "Scopeline",
-    middleware: {
-      // The "why" lens runs scopeline.explainMode on the server; show its markdown.
-      executeCommand: async (command, args, next) => {
-        const result = await next(command, args);
-        if (command === "scopeline.explainMode" && result && typeof result.markdown === "string") {
-          await showMarkdown(result.markdown);
-        }
-        return result;
-      },
-    },
-  };
-  client = new LanguageClient("scopeline", "Scopeline", serverOptions, clientOptions);
-  await client.start();
-
+  const why = new WhyDocuments();
   let where: DebugAdapterWhere | undefined;
-  try {
-    where = await client.sendRequest<DebugAdapterWhere>("scopeline/debugAdapter", {});
-  } catch {
-    where = undefined; // an older engine: the adapter is started on its own below
-  }
+
+  // The debug type works even if the language server cannot start: the adapter then runs
+  // on its own (`python -m scopeline.adapter`).
   context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(WHY_SCHEME, why),
     vscode.debug.registerDebugAdapterDescriptorFactory("scopeline", {
       createDebugAdapterDescriptor: () => {
         const d = adapterDescriptor(where, python);
@@ -62,11 +42,63 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       },
     }),
   );
+
+  const serverOptions: ServerOptions = {
+    command: python,
+    args: ["-m", "scopeline.engine.cli.main", "serve"],
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file", language: "python" }],
+    outputChannelName: "Scopeline",
+    middleware: {
+      // The "why" lens runs scopeline.explainMode on the server; show its markdown.
+      executeCommand: async (command, args, next) => {
+        const result = await next(command, args);
+        if (command === "scopeline.explainMode" && result && typeof result.markdown === "string") {
+          await why.show(result.markdown);
+        }
+        return result;
+      },
+    },
+  };
+  client = new LanguageClient("scopeline", "Scopeline", serverOptions, clientOptions);
+  try {
+    await client.start();
+  } catch (err) {
+    void vscode.window.showErrorMessage(
+      `Scopeline: the engine did not start with "${python}" (${String(err)}). ` +
+      "Set scopeline.python to a Python that has scopeline installed.");
+    return;
+  }
+  try {
+    where = await client.sendRequest<DebugAdapterWhere>("scopeline/debugAdapter", {});
+  } catch {
+    where = undefined; // an older engine: the adapter runs on its own
+  }
+  client.onDidChangeState(async () => {
+    // a restarted server listens on a new port: ask again
+    try {
+      where = await client?.sendRequest<DebugAdapterWhere>("scopeline/debugAdapter", {});
+    } catch {
+      where = undefined;
+    }
+  });
 }
 
-async function showMarkdown(markdown: string): Promise<void> {
-  const doc = await vscode.workspace.openTextDocument({ content: markdown, language: "markdown" });
-  await vscode.commands.executeCommand("markdown.showPreview", doc.uri);
+/** The "why" reasoning as read-only markdown documents (no unsaved editor left behind). */
+class WhyDocuments implements vscode.TextDocumentContentProvider {
+  private texts = new Map<string, string>();
+  private count = 0;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? "";
+  }
+
+  async show(markdown: string): Promise<void> {
+    const uri = vscode.Uri.parse(`${WHY_SCHEME}:/why-${++this.count}.md`);
+    this.texts.set(uri.toString(), markdown);
+    await vscode.commands.executeCommand("markdown.showPreview", uri);
+  }
 }
 
 export async function deactivate(): Promise<void> {
