@@ -23,6 +23,7 @@ SAFE_CALLS = frozenset({
     "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum",
     "tuple", "type",
 })
+SAFE_KEYWORDS = frozenset({"reverse", "start", "ndigits", "base", "default"})
 SAFE_METHODS = frozenset({
     "count", "endswith", "find", "get", "index", "isdigit", "isalpha", "items", "keys",
     "lower", "lstrip", "rstrip", "split", "startswith", "strip", "upper", "values",
@@ -80,6 +81,9 @@ def _refusal(node: ast.AST) -> str | None:
     if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
         return f"reaches the dunder attribute {node.attr!r}"
     if isinstance(node, ast.Call):
+        for keyword in node.keywords:  # key=/default= callables would be called by the call
+            if keyword.arg not in SAFE_KEYWORDS:
+                return f"passes {keyword.arg or '**'}= (only {', '.join(sorted(SAFE_KEYWORDS))})"
         func = node.func
         if isinstance(func, ast.Name):
             return None if func.id in SAFE_CALLS else f"calls {func.id}()"

@@ -97,6 +97,7 @@ def test_a_trace_condition_captures_without_a_message_and_never_stops(dap, progr
     ("{(x := 1)}", "assigns"),
     ("{__import__('os')}", "calls __import__()"),
     ("{i.__class__}", "dunder"),
+    ("{sorted([i], key=print)}", "passes key="),
     ("{i", "unclosed"),
 ])
 def test_a_logpoint_with_side_effects_is_refused_and_the_program_still_runs(
