@@ -30,6 +30,14 @@ ATTACH_DEFAULTS: dict[str, Any] = {
 }
 
 
+def agent_rules() -> list[dict[str, Any]]:
+    """Frames debugpy must neither stop in nor show: the agent's modules, and its folder (the
+    launcher runs as ``__main__``, so its module name does not say it is ours)."""
+    from scopeline.engine.agent.path import agent_path
+
+    return [*ATTACH_DEFAULTS["rules"], {"path": f"{agent_path()}/**", "include": False}]
+
+
 class OrdinaryDebugging:
     def __init__(self, ask_agent: Callable[[str, float], dict[str, Any] | None],
                  send_event: Callable[[dict[str, Any]], None],
@@ -79,7 +87,8 @@ class OrdinaryDebugging:
                 return f"debugpy refused initialize: {init.get('message')}"
             attached: list[dict[str, Any]] = []
             done = threading.Event()
-            link.send("attach", {**ATTACH_DEFAULTS, **self.attach_args},
+            link.send("attach", {**ATTACH_DEFAULTS, "rules": agent_rules(),
+                                 **self.attach_args},
                       lambda r: (attached.append(r), done.set()))
             self.initialized.wait(15)
             for source, bps in self.breakpoints.values():

@@ -59,6 +59,9 @@ def test_an_ordinary_breakpoint_stops_shows_variables_and_continues(dap, program
     thread = stopped["body"]["threadId"]
     frames = dap.request("stackTrace", {"threadId": thread})["body"]["stackFrames"]
     assert frames[0]["name"] == "stopper" and frames[0]["line"] == STOP_LINE
+    # the user's frames only: the agent's launcher underneath is hidden from the stack
+    assert [(f["name"], f["source"]["path"]) for f in frames] == [
+        ("stopper", path), ("<module>", path)]
     scopes = dap.request("scopes", {"frameId": frames[0]["id"]})["body"]["scopes"]
     variables = dap.request("variables", {
         "variablesReference": scopes[0]["variablesReference"]})["body"]["variables"]
