@@ -109,9 +109,8 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
             if handler is not None:
                 handler(request, request.get("arguments") or {})
             elif self.debugging.active:
-                self.debugging.link.forward(request, self.send)  # type: ignore[union-attr]
-                if command in RESUMING:
-                    self.debugging.resumed()
+                reply = self._send_then_resumed if command in RESUMING else self.send
+                self.debugging.link.forward(request, reply)  # type: ignore[union-attr]
             elif command in NEEDS_STOPPED:
                 self._respond_error(request, "not_stopped", f"{command}: nothing is stopped",
                                     "Set an ordinary breakpoint or pause; tracepoints never "
@@ -147,6 +146,12 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
         self.send({"type": "response", "request_seq": request.get("seq", 0), "success": False,
                    "command": request.get("command", "?"), "message": text,
                    "body": {"error": {"id": 1, "format": text, "showUser": True}}})
+
+    def _send_then_resumed(self, response: dict[str, Any]) -> None:
+        """A continue/step answered: only now may debugpy be taken out (a release held back
+        while the program was stopped), so that answer is never lost with the link."""
+        self.send(response)
+        self.debugging.resumed()
 
     def event(self, name: str, body: dict[str, Any] | None = None) -> None:
         self.send({"type": "event", "event": name, "body": body or {}})
@@ -249,7 +254,6 @@ class DebugSession(BreakpointRequests, ProgramLifecycle):
 
     def on_continue(self, request: dict[str, Any], args: dict[str, Any]) -> None:
         if self.debugging.active:
-            self.debugging.link.forward(request, self.send)  # type: ignore[union-attr]
-            self.debugging.resumed()
+            self.debugging.link.forward(request, self._send_then_resumed)  # type: ignore[union-attr]
         else:
             self.respond(request, {"allThreadsContinued": True})
