@@ -27,61 +27,69 @@ class BreakpointRequests:
         self.respond(request, {"breakpoints": results})
 
     def _place(self, source: dict[str, Any], bps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One result per breakpoint, in order: tracepoints to the agent, the rest to debugpy."""
         path = source["path"]
         if self.attached:  # no agent in an attached program: debugpy's own logpoints
-            response = self.debugging.link.request(  # type: ignore[union-attr]
-                "setBreakpoints", {"source": source, "breakpoints": bps})
-            results = (response.get("body") or {}).get("breakpoints") or []
-            for bp, result in zip(bps, results, strict=False):
-                if bp.get("logMessage"):
-                    result["message"] = ("debugpy logpoint: the attached program has no "
-                                         "Scopeline agent (launch it with a scopeline "
-                                         "session for tracepoints)")
-            return results
-        mode = self.launch_args.get("mode", "auto")
-        routed = route(path, bps, self.tracepoint_ids, default_mode=mode)
+            return self._debugpy_logpoints(source, bps)
+        routed = route(path, bps, self.tracepoint_ids,
+                       default_mode=self.launch_args.get("mode", "auto"))
         results: list[dict[str, Any] | None] = [None] * len(bps)
+        tracepoints = [r for r in routed if not r.ordinary]
+        for r, result in zip(tracepoints, self._place_tracepoints(source, tracepoints),
+                             strict=True):
+            results[r.index] = result
+        ordinary = [r for r in routed if r.ordinary]
+        self.debugging.breakpoints[path] = (source, [r.source for r in ordinary])
+        forwarded = self._ordinary_breakpoints(source, [r.source for r in ordinary])
+        for r, result in zip(ordinary, forwarded, strict=False):
+            results[r.index] = result
+        return [r or {"verified": False} for r in results]
+
+    def _place_tracepoints(self, source: dict[str, Any], routed: list[Any]
+                           ) -> list[dict[str, Any]]:
+        """The file's tracepoints to the agent (and to child processes' agents)."""
+        path = source["path"]
         items = [r.tracepoint for r in routed if r.tracepoint is not None]
-        placed: dict[int, dict[str, Any]] = {}
         inject, why_not = self._injection(path, items)
         self.tracepoint_items[path] = (items, inject)
         for child in self.children:
             if not child.closed:
                 child.send("tracepoints", file=path, items=items, inject=inject)
         reply = self._ask_agent("tracepoints", 30, file=path, items=items, inject=inject)
-        if reply is None:
-            reason = "the program is not running (its agent is not connected)"
-        for r in reply.get("results", []) if reply else []:
-            placed[r["id"]] = r
-        targets = []
+        placed = {r["id"]: r for r in (reply or {}).get("results", [])}
+        results, targets = [], []
         for r in routed:
-            if r.ordinary:
-                continue
-            tp = r.tracepoint
             result = {"verified": False, "line": r.source.get("line"), "source": source}
-            if tp is None:
+            results.append(result)
+            if r.tracepoint is None:
                 result["message"] = f"tracepoint not placed: {r.error}"
+                continue
+            result["id"] = r.tracepoint["id"]
+            agent = placed.get(r.tracepoint["id"])
+            if agent is None:
+                result["message"] = ("tracepoint not placed: the program is not running (its "
+                                     "agent is not connected)")
+            elif not agent["verified"]:
+                result["message"] = f"tracepoint not placed: {agent['message']}"
             else:
-                result["id"] = tp["id"]
-                agent = placed.get(tp["id"])
-                decision = r.decision
-                if agent is None:
-                    result["message"] = f"tracepoint not placed: {reason}"
-                elif not agent["verified"]:
-                    result["message"] = f"tracepoint not placed: {agent['message']}"
-                else:
-                    result["verified"] = True
-                    result["message"] = describe(decision, agent["message"], why_not)
-                    targets.append(decision.get("function", path))
-            results[r.index] = result
+                result["verified"] = True
+                result["message"] = describe(r.decision, agent["message"], why_not)
+                targets.append(r.decision.get("function", path))
         if self.sink is not None:
             self.sink.placed(targets)
-        ordinary = [r.source for r in routed if r.ordinary]
-        self.debugging.breakpoints[path] = (source, ordinary)
-        forwarded = self._ordinary_breakpoints(source, ordinary)
-        for r, result in zip([r for r in routed if r.ordinary], forwarded, strict=False):
-            results[r.index] = result
-        return [r or {"verified": False} for r in results]
+        return results
+
+    def _debugpy_logpoints(self, source: dict[str, Any], bps: list[dict[str, Any]]
+                           ) -> list[dict[str, Any]]:
+        response = self.debugging.link.request(  # type: ignore[union-attr]
+            "setBreakpoints", {"source": source, "breakpoints": bps})
+        results = (response.get("body") or {}).get("breakpoints") or []
+        for bp, result in zip(bps, results, strict=False):
+            if bp.get("logMessage"):
+                result["message"] = ("debugpy logpoint: the attached program has no "
+                                     "Scopeline agent (launch it with a scopeline "
+                                     "session for tracepoints)")
+        return results
 
     @staticmethod
     def _injection(path: str, items: list[dict[str, Any]]) -> tuple[Any, str]:

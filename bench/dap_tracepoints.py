@@ -98,6 +98,19 @@ class Dap(DapClient):
         self.loop_line_seen = False  # the program's "BENCH loop" line came as output
         super().__init__(reader, writer)
 
+    def initialize(self, adapter_id: str) -> None:
+        self.request("initialize", {"adapterID": adapter_id, "clientID": "bench",
+                                    "linesStartAt1": True, "columnsStartAt1": True,
+                                    "pathFormat": "path"})
+
+    def place_logpoint(self, prog: Path, who: str) -> None:
+        placed = self.request("setBreakpoints", {
+            "source": {"path": str(prog)},
+            "breakpoints": [{"line": LOOP_LINE, "logMessage": MESSAGE}]})
+        bp = placed["body"]["breakpoints"][0]
+        if not bp.get("verified"):
+            raise RuntimeError(f"{who} did not place the logpoint: {bp.get('message')}")
+
     def on_message(self, message: dict[str, Any]) -> None:
         if message.get("type") == "event" and "BENCH loop" in str(
                 (message.get("body") or {}).get("output", "")):
@@ -216,17 +229,10 @@ def run_scopeline(prog: Path, n: int, work: int, env: dict[str, str]) -> dict[st
     t0 = time.perf_counter()
     try:
         dap = Dap(adapter.stdout, adapter.stdin)
-        dap.request("initialize", {"adapterID": "scopeline", "clientID": "bench",
-                                   "linesStartAt1": True, "columnsStartAt1": True,
-                                   "pathFormat": "path"})
+        dap.initialize("scopeline")
         dap.request("launch", {"program": str(prog), "args": [str(n), str(work)]}, timeout=60)
         dap.wait_any(("initialized",), 30)
-        placed = dap.request("setBreakpoints", {
-            "source": {"path": str(prog)},
-            "breakpoints": [{"line": LOOP_LINE, "logMessage": MESSAGE}]})
-        bp = placed["body"]["breakpoints"][0]
-        if not bp.get("verified"):
-            raise RuntimeError(f"scopeline did not place the logpoint: {bp.get('message')}")
+        dap.place_logpoint(prog, "scopeline")
         dap.request("configurationDone")
         dap.wait_any(("terminated",), SESSION_TIMEOUT_S)
         wall = time.perf_counter() - t0
@@ -278,17 +284,10 @@ def run_debugpy(prog: Path, n: int, work: int, env: dict[str, str],
         sock = connect(port, proc)
         sock.settimeout(None)
         dap = Dap(sock.makefile("rb"), sock.makefile("wb"))
-        dap.request("initialize", {"adapterID": "debugpy", "clientID": "bench",
-                                   "linesStartAt1": True, "columnsStartAt1": True,
-                                   "pathFormat": "path"})
+        dap.initialize("debugpy")
         attach = dap.send("attach", {"justMyCode": False, "redirectOutput": True})
         dap.wait_any(("initialized",), 30)
-        placed = dap.request("setBreakpoints", {
-            "source": {"path": str(prog)},
-            "breakpoints": [{"line": LOOP_LINE, "logMessage": MESSAGE}]})
-        bp = placed["body"]["breakpoints"][0]
-        if not bp.get("verified"):
-            raise RuntimeError(f"debugpy did not place the logpoint: {bp.get('message')}")
+        dap.place_logpoint(prog, "debugpy")
         dap.request("configurationDone")
         dap.response(attach)
         if hold:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import os
-import signal
 import threading
 import time
 from typing import Any
@@ -17,6 +15,7 @@ from scopeline.engine.options import parse_options, settle_granularity
 from scopeline.engine.planning import build_recorder, build_units
 from scopeline.engine.runtime.select import get_backend
 from scopeline.engine.sessions import TraceSession, not_found
+from scopeline.engine.sigterm import flush_on_sigterm
 from scopeline.engine.store import Store
 
 _lock = threading.RLock()
@@ -304,21 +303,7 @@ def _at_exit() -> None:
 
 
 def _flush_on_sigterm() -> None:
-    """SIGTERM skips atexit: flush first, then die of SIGTERM as the program would have."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return  # the program handles SIGTERM itself (and so exits through atexit)
-
-        def on_sigterm(signum: int, frame: Any) -> None:
-            _at_exit()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-        signal.signal(signal.SIGTERM, on_sigterm)
-    except (ValueError, OSError):  # not the main interpreter, or signals unavailable
-        pass
+    flush_on_sigterm(_at_exit)
 
 
 atexit.register(_at_exit)

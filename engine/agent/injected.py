@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import marshal
-import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -57,13 +56,3 @@ def swap_in(functions: list[types.FunctionType], module_code: types.CodeType
         swap.install()
     return swaps
 
-
-def live_function(module_name: str, code: types.CodeType) -> types.FunctionType | None:
-    from scopeline.engine.binder import functions_in
-
-    module = sys.modules.get(module_name)
-    for func in functions_in(getattr(module, "__dict__", {})):
-        if func.__code__ is code or getattr(func.__code__, "co_qualname", None) == \
-                code.co_qualname and func.__code__.co_firstlineno == code.co_firstlineno:
-            return func
-    return None

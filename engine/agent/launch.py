@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from scopeline.engine.errors import ScopelineError
+from scopeline.engine.sigterm import flush_on_sigterm
 
 from . import children, wire
 from .channel import AgentChannel, RefusedError
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         lambda: _forked(address, secret, session, tracepoints, channel))
     exit_code = 1
     closing = _close_once(channel, tracepoints)
-    _flush_on_sigterm(closing)  # before debugpy can be in: signal() raises inside, caught
+    # before debugpy can be in (signal() raises inside, caught: a 'raised' filter would stop)
+    flush_on_sigterm(lambda: closing(exit_code=-signal.SIGTERM, signal="SIGTERM"))
     agent.go.wait()
     binder = None
     if tracepoints.backend.needs_function and tracepoints.pending:
@@ -153,22 +155,6 @@ def _close_once(channel: AgentChannel, tracepoints: Tracepoints) -> Any:
             channel.close(skipped=skipped, **bye)
 
     return close
-
-
-def _flush_on_sigterm(close: Any) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        close(exit_code=-signum, signal="SIGTERM")
-        if callable(previous):
-            previous(signum, frame)
-        else:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 if __name__ == "__main__":

@@ -211,8 +211,9 @@ class Tracepoints:
             self.main_injected = module_code  # the program runs the instrumented module
             how = "the program runs the instrumented module"
         else:
-            functions = [unit.function or injected.live_function(unit.module, unit.code)
-                         for unit in units]
+            functions = [unit.function or find_function(
+                getattr(sys.modules.get(unit.module), "__dict__", {}), unit.code)
+                for unit in units]
             if any(f is None for f in functions):
                 raise ScopelineError("mode_unavailable", "a nested function, or a module not "
                                      "imported yet, has no function object to swap code on")
@@ -383,9 +384,11 @@ def innermost_code(code: types.CodeType, line: int) -> types.CodeType | None:
 
 
 def find_function(namespace: dict[str, Any], code: types.CodeType) -> Any:
+    """The live function in ``namespace`` running ``code`` (or a stand-in of ours for it)."""
     from scopeline.engine.binder import functions_in  # standard library only
+    from scopeline.engine.runtime.codeswap import original_code
 
     for func in functions_in(namespace):
-        if func.__code__ is code:
+        if original_code(func.__code__) is code:
             return func
     return None
